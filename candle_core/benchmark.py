@@ -1,0 +1,164 @@
+"""The ``Benchmark`` base class and ``finalize_parameters``, compatible with CANDLE's.
+
+A CANDLE-compliant script ports by changing its import::
+
+    import candle_core as candle
+
+    class BenchmarkNT3(candle.Benchmark):
+        def set_locals(self):
+            self.required = set(required)
+            self.additional_definitions = additional_definitions
+
+    bmk = BenchmarkNT3(file_path, "nt3_default_model.txt", "keras", prog="nt3", desc="...")
+    params = candle.finalize_parameters(bmk)
+
+A benchmark shipped as a candle plugin returns such objects from the ``candle_benchmarks``
+hook, and overrides ``run`` (a self-contained training procedure) or ``load_data`` and
+``build_model`` (the standard path through a backend).
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from candle_core.errors import CandleError
+from candle_core.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from candle_core.run import RunContext
+
+DEFAULT_MODEL_SUFFIX = "_default_model.txt"
+
+
+class Benchmark:
+    """A benchmark's parameter definitions, default model file and (optionally) its procedure.
+
+    Subclasses may set the class attributes ``name``, ``description``,
+    ``additional_definitions`` and ``required``, or set them in ``set_locals`` as CANDLE
+    benchmarks do. Arguments given to the constructor win over both.
+    """
+
+    name: str = ""
+    description: str = ""
+    additional_definitions: Sequence[Mapping[str, Any]] = ()
+    required: Iterable[str] = ()
+
+    def __init__(
+        self,
+        filepath: str | Path,
+        defmodel: str,
+        framework: str | None = None,
+        prog: str | None = None,
+        desc: str | None = None,
+        parser: Any = None,
+        additional_definitions: Sequence[Mapping[str, Any]] | None = None,
+        required: Iterable[str] | None = None,
+    ) -> None:
+        self.file_path = str(filepath)
+        self.default_model = defmodel
+        self.framework = framework
+        self.prog = prog
+        self.desc = desc or self.description
+        self.parser = parser  # accepted for CANDLE compatibility; candle builds its own
+        self.additional_definitions = list(
+            additional_definitions if additional_definitions is not None else type(self).additional_definitions
+        )
+        self.required = set(required if required is not None else type(self).required)
+        if not self.name:
+            self.name = prog or Path(defmodel).name.removesuffix(DEFAULT_MODEL_SUFFIX)
+        self.set_locals()
+
+    def set_locals(self) -> None:
+        """CANDLE's hook to set ``self.required`` and ``self.additional_definitions``."""
+
+    @property
+    def default_model_path(self) -> Path:
+        return Path(self.file_path) / self.default_model
+
+    @property
+    def has_procedure(self) -> bool:
+        """True if the benchmark trains itself (overrides ``run``)."""
+        return type(self).run is not Benchmark.run
+
+    # ----------------------------------------------------------------- procedure
+    def run(self, params: Mapping[str, Any], context: RunContext) -> None:
+        """Train and evaluate, reporting each epoch through ``context.end_epoch``.
+
+        The default is the standard path: data hook, model hook, then a backend.
+        """
+        raise NotImplementedError
+
+    def load_data(self, params: Mapping[str, Any]) -> Any:
+        """Return the data set of a run (standard path), or None if the benchmark has none."""
+        return None
+
+    def build_model(self, params: Mapping[str, Any], dataset: Any) -> Any:
+        """Return the backend-neutral model description (standard path), or None."""
+        return None
+
+    # ----------------------------------------------------------------- CANDLE compatibility
+    def read_config_file(self, file: str | Path) -> dict[str, Any]:
+        """Read a model file into a flat dict (first occurrence of a key wins), as CANDLE."""
+        from candle_core.parameters.config_file import read_config_file
+
+        entries, _ = read_config_file(file)
+        return {entry.key: entry.value for entry in entries}
+
+    def check_required_exists(self, gparam: Mapping[str, Any]) -> None:
+        """Raise ``CandleError`` listing every required key missing from ``gparam``."""
+        missing = sorted(set(self.required) - set(gparam))
+        if missing:
+            raise CandleError(f"benchmark {self.name} requires keys that are not set: {', '.join(missing)}")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} ({self.default_model_path})>"
+
+
+# The core answers the data and model hooks last, by asking the benchmark itself.
+@hookimpl(trylast=True)
+def candle_load_data(benchmark: Benchmark, params: Mapping[str, Any]) -> Any:
+    return benchmark.load_data(params)
+
+
+@hookimpl(trylast=True)
+def candle_build_model(benchmark: Benchmark, params: Mapping[str, Any], dataset: Any) -> Any:
+    return benchmark.build_model(params, dataset)
+
+
+def finalize_parameters(bmk: Benchmark, argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Resolve a benchmark's parameters from its model file and ``sys.argv``, as CANDLE does.
+
+    As in CANDLE, ``output_dir`` in the result is the run's EXP/RUN directory (created, with
+    the final parameters written there) and ``data_type`` is a numpy type. User errors are
+    printed as one line each and exit with status 2; ``-h`` prints the keywords.
+    """
+    from candle_core.parameters.command_line import keyword_parser, parse_keyword_flags
+    from candle_core.parameters.registry import build_registry
+    from candle_core.parameters.resolve import resolve_parameters
+    from candle_core.plugin_manager import get_plugin_manager
+    from candle_core.run import write_final_parameters
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    prog = bmk.prog or bmk.name
+    try:
+        registry = build_registry(bmk, get_plugin_manager())
+        if "-h" in args or "--help" in args:
+            print(keyword_parser(registry, prog, bmk.desc).format_help())
+            raise SystemExit(0)
+        resolved = resolve_parameters(bmk, registry, parse_keyword_flags(registry, args, prog))
+    except CandleError as exc:
+        for message in exc.messages:
+            print(f"{prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for message in resolved.warnings:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    params = dict(resolved.values)
+    params["output_dir"] = params["run_dir"]
+    write_final_parameters(Path(params["run_dir"]), resolved.values)
+    import numpy
+
+    params["data_type"] = {"f16": numpy.float16, "f32": numpy.float32, "f64": numpy.float64}[params["data_type"]]
+    return params

@@ -1,0 +1,182 @@
+"""The ``candle`` command. User errors (``CandleError``) are caught here, once: one line each,
+exit status 2, no traceback unless ``--debug``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from candle_core.errors import CandleError
+
+EXIT_USER_ERROR = 2
+
+
+def _print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for number, row in enumerate(cells):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def _warn(messages: Sequence[str]) -> None:
+    for message in messages:
+        print(f"candle: warning: {message}", file=sys.stderr)
+
+
+def _plugin_manager():
+    from candle_core.plugin_manager import get_plugin_manager
+
+    return get_plugin_manager()
+
+
+def _resolve(args: argparse.Namespace, keyword_argv: Sequence[str]):
+    """Look up the benchmark and resolve its parameters; ``-h`` prints its keywords."""
+    from candle_core.parameters.command_line import keyword_parser, parse_keyword_flags
+    from candle_core.parameters.registry import build_registry
+    from candle_core.parameters.resolve import resolve_parameters
+
+    manager = _plugin_manager()
+    benchmark = manager.benchmark(args.benchmark)
+    registry = build_registry(benchmark, manager)
+    prog = f"candle {args.command} {benchmark.name}"
+    if args.help:
+        print(keyword_parser(registry, prog, benchmark.desc).format_help())
+        raise SystemExit(0)
+    flags = parse_keyword_flags(registry, keyword_argv, prog)
+    resolved = resolve_parameters(benchmark, registry, flags, strict=args.strict)
+    _warn(resolved.warnings)
+    return manager, benchmark, registry, resolved
+
+
+# --------------------------------------------------------------------------- commands
+def command_run(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.run import run_benchmark
+
+    manager, benchmark, _, resolved = _resolve(args, rest)
+    results = run_benchmark(benchmark, resolved.values, manager)
+    objective = results["objective"]
+    best = objective.get("best")
+    summary = f"{objective['metric']} best {best:.6g} at epoch {objective['best_epoch']}" if best is not None else "no metric"
+    print(f"candle: {benchmark.name}: {results['epochs_run']} epochs, {results['stop_reason']}; {summary}")
+    print(f"candle: outputs in {resolved.values['run_dir']}")
+    return 0
+
+
+def command_params(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    _, _, registry, resolved = _resolve(args, rest)
+    explained = resolved.explain()
+    if args.all:
+        for keyword in registry:
+            explained.setdefault(keyword.name, {"value": None, "source": "unset"})
+    if args.json:
+        print(json.dumps(explained, indent=2, default=str))
+        return 0
+    print(f"# parameters of benchmark {args.benchmark} (model file {resolved.config_path})")
+    _print_table([(name, repr(item["value"]), item["source"]) for name, item in explained.items()], ("name", "value", "source"))
+    return 0
+
+
+def command_list(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    manager = _plugin_manager()
+    rows = []
+    for name, (benchmark, plugin) in sorted(manager.components("benchmark").items()):
+        kind = "self-contained" if benchmark.has_procedure else "backend"
+        rows.append({"name": name, "trains": kind, "plugin": plugin, "model_file": str(benchmark.default_model_path),
+                     "description": benchmark.desc})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        _print_table([(r["name"], r["trains"], r["plugin"], r["description"]) for r in rows],
+                     ("benchmark", "trains", "plugin", "description"))
+    _warn_failures(manager)
+    return 0
+
+
+def command_plugins(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    manager = _plugin_manager()
+    rows = manager.describe()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    _print_table([(r["family"], r["name"], r["plugin"], r["module"], r["version"], r["status"]) for r in rows],
+                 ("family", "name", "plugin", "module", "version", "status"))
+    return 0
+
+
+def _warn_failures(manager: Any) -> None:
+    _warn([f"plugin '{f.name}' ({f.module}) failed to load: {f.error}" for f in manager.failures])
+
+
+# --------------------------------------------------------------------------- parser
+COMMANDS = {"run": command_run, "params": command_params, "list": command_list, "plugins": command_plugins}
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The main parser and its sub-parsers by command name."""
+    parser = argparse.ArgumentParser(
+        prog="candle",
+        description="Deep-learning experiments from laptop to supercomputer, the CANDLE way.",
+        epilog="Keyword flags (--epochs 5, -e 5, --dense 200 20, --config_file F) follow the benchmark name; "
+        "'candle run BENCH --help' lists them. --debug shows tracebacks.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands: dict[str, argparse.ArgumentParser] = {}
+    for name, text in (("run", "train and evaluate a benchmark"), ("params", "show every parameter and where it came from")):
+        command = commands[name] = sub.add_parser(name, help=text, description=text, add_help=False, allow_abbrev=False)
+        command.add_argument("benchmark", nargs="?", help="benchmark name (see 'candle list')")
+        command.add_argument("-h", "--help", action="store_true", help="show the benchmark's keywords")
+        command.add_argument("--strict", action="store_true", help="unknown keys in model files are errors")
+        if name == "params":
+            command.add_argument("--json", action="store_true", help='print {"name": {"value": ..., "source": ...}}')
+            command.add_argument("--all", action="store_true", help="include keywords that have no value")
+    for name, text in (("list", "list the benchmarks"), ("plugins", "list the plugins with family, name, module, version")):
+        command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser, commands
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [word for word in argv if word != "--debug"]
+    parser, commands = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.version:
+        from importlib import metadata
+
+        print(f"candle {metadata.version('candle')}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    if args.command in ("run", "params"):
+        if args.benchmark is None:
+            if args.help:
+                commands[args.command].print_help()
+                return 0
+            print(f"candle {args.command}: error: name a benchmark (see 'candle list')", file=sys.stderr)
+            return EXIT_USER_ERROR
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        return COMMANDS[args.command](args, rest)
+    except CandleError as exc:
+        if debug:
+            raise
+        for message in exc.messages:
+            print(f"candle: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("candle: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

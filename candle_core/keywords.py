@@ -1,0 +1,130 @@
+"""CANDLE's standard keywords, accepted by every benchmark (a core plugin).
+
+Names, abbreviations and types follow CANDLE's ``parsing_utils``; where CANDLE had a known
+defect we differ on purpose: ``scaling`` offers ``maxabs`` (not ``minabs``), ``pool`` may be a
+list (NT3 gives one), ``rng_seed`` is an integer, and the optimizer keywords carry Keras 3's
+defaults so that every backend starts from the same values.
+"""
+from __future__ import annotations
+
+from candle_core.hookspecs import hookimpl
+from candle_core.parameters.keyword import str2bool
+from candle_core.parameters.registry import KeywordRegistry
+
+ORIGIN = "candle standard keywords"
+
+BASIC = [
+    {"name": "config_file", "type": str, "help": "model file replacing the benchmark's default model file"},
+    {"name": "data_type", "abv": "d", "type": str, "default": "f32", "choices": ["f16", "f32", "f64"],
+     "help": "floating-point precision"},
+    {"name": "rng_seed", "abv": "r", "type": int, "default": 7102, "help": "random number generator seed"},
+    {"name": "train_bool", "type": str2bool, "default": True, "help": "train the model"},
+    {"name": "eval_bool", "type": str2bool, "help": "evaluate the model (inference)"},
+    {"name": "timeout", "type": int, "default": -1,
+     "help": "seconds allowed for training; stops cleanly at an epoch end (-1: no limit)"},
+    {"name": "gpus", "nargs": "+", "type": int, "help": "IDs of the GPUs to use"},
+    {"name": "profiling", "abv": "p", "type": str2bool, "default": False, "help": "turn profiling on"},
+]
+
+INPUT_OUTPUT = [
+    {"name": "save_path", "abv": "s", "type": str, "help": "file path to save model snapshots"},
+    {"name": "model_name", "type": str, "help": "model name, used to build data and output paths"},
+    {"name": "home_dir", "type": str, "help": "home directory"},
+    {"name": "train_data", "type": str, "help": "training data file name"},
+    {"name": "val_data", "type": str, "help": "validation data file name"},
+    {"name": "test_data", "type": str, "help": "test data file name"},
+    {"name": "output_dir", "type": str,
+     "help": "output folder under <model_name>/ (default Output); an absolute path replaces the output root"},
+    {"name": "data_url", "type": str, "help": "URL of the folder holding the data files"},
+    {"name": "experiment_id", "type": str, "default": "EXP000", "help": "experiment identifier (output folder)"},
+    {"name": "run_id", "type": str, "default": "RUN000", "help": "run identifier (output folder)"},
+]
+
+LOGGING = [
+    {"name": "verbose", "abv": "v", "type": str2bool, "default": False, "help": "more output"},
+    {"name": "logfile", "abv": "l", "type": str, "help": "log file"},
+]
+
+DATA_PREPROCESS = [
+    {"name": "scaling", "type": str, "choices": ["none", "std", "minmax", "maxabs"],
+     "help": "feature scaling: none, std (zero mean, unit variance), minmax (to [0,1]), maxabs (to [-1,1])"},
+    {"name": "shuffle", "type": str2bool, "default": False, "help": "shuffle the data set"},
+    {"name": "feature_subsample", "type": int,
+     "help": "number of features to sample at random (0: all features)"},
+]
+
+MODEL = [
+    {"name": "dense", "nargs": "+", "type": int, "help": "units of the fully connected layers"},
+    {"name": "conv", "nargs": "+", "type": int,
+     "help": "convolution layers as triples: filters, kernel length, stride, ..."},
+    {"name": "locally_connected", "type": str2bool, "help": "locally connected layers instead of convolutions"},
+    {"name": "activation", "abv": "a", "type": str, "help": "activation of the inner layers (relu, tanh, ...)"},
+    {"name": "out_activation", "type": str, "help": "activation of the output layer (softmax, linear, ...)"},
+    {"name": "lstm_size", "nargs": "+", "type": int, "help": "LSTM state size per layer"},
+    {"name": "recurrent_dropout", "type": float, "help": "recurrent dropout rate"},
+    {"name": "dropout", "type": float, "help": "dropout rate of the fully connected layers"},
+    {"name": "pool", "nargs": "+", "type": int, "help": "pooling length (one per convolution layer, or one for all)"},
+    {"name": "batch_normalization", "type": str2bool, "help": "use batch normalization"},
+    {"name": "loss", "type": str, "help": "loss function (categorical_crossentropy, mse, ...)"},
+    {"name": "optimizer", "type": str, "help": "optimizer (sgd, adam, rmsprop, adagrad, adadelta)"},
+    {"name": "metrics", "nargs": "+", "type": str, "help": "metrics to report (accuracy, mae, r2, ...)"},
+]
+
+TRAINING = [
+    {"name": "epochs", "abv": "e", "type": int, "help": "number of training epochs"},
+    {"name": "batch_size", "abv": "z", "type": int, "help": "batch size"},
+    {"name": "learning_rate", "abv": "lr", "type": float, "help": "learning rate (None: the optimizer's default)"},
+    {"name": "early_stop", "type": str2bool, "help": "stop when the monitored metric stops improving"},
+    {"name": "momentum", "type": float, "default": 0.0, "help": "SGD momentum (Keras default 0)"},
+    {"name": "nesterov", "type": str2bool, "default": False, "help": "Nesterov momentum for SGD"},
+    {"name": "epsilon", "type": float, "default": 1e-7, "help": "optimizer epsilon (Keras 3 default 1e-7)"},
+    {"name": "rho", "type": float, "default": 0.9, "help": "RMSprop/Adadelta decay rate (Keras default 0.9)"},
+    {"name": "beta_1", "type": float, "default": 0.9, "help": "Adam beta_1"},
+    {"name": "beta_2", "type": float, "default": 0.999, "help": "Adam beta_2"},
+    {"name": "decay", "type": float, "help": "learning-rate decay per update (None: no decay)"},
+    {"name": "clipnorm", "type": float, "help": "clip gradients to this norm"},
+    {"name": "clipvalue", "type": float, "help": "clip gradients to this absolute value"},
+    {"name": "reduce_lr", "type": str2bool, "help": "reduce the learning rate when the metric plateaus"},
+    {"name": "initialization", "type": str,
+     "choices": ["constant", "uniform", "normal", "glorot_uniform", "glorot_normal",
+                 "lecun_uniform", "lecun_normal", "he_uniform", "he_normal"],
+     "help": "kernel initializer (Keras names; biases start at zero)"},
+    {"name": "val_split", "type": float, "help": "fraction of the data used for validation"},
+    {"name": "train_steps", "type": int, "help": "training batches per epoch, if nonzero"},
+    {"name": "val_steps", "type": int, "help": "validation batches per epoch, if nonzero"},
+    {"name": "test_steps", "type": int, "help": "test batches, if nonzero"},
+    {"name": "train_samples", "type": int, "help": "training samples, if nonzero"},
+    {"name": "val_samples", "type": int, "help": "validation samples, if nonzero"},
+]
+
+CYCLIC_LEARNING_RATE = [
+    {"name": "clr_flag", "type": str2bool, "help": "use a cyclic learning rate"},
+    {"name": "clr_mode", "type": str, "choices": ["trng1", "trng2", "exp"], "help": "cyclic learning-rate mode"},
+    {"name": "clr_base_lr", "type": float, "help": "lower bound of the cyclic learning rate"},
+    {"name": "clr_max_lr", "type": float, "help": "upper bound of the cyclic learning rate"},
+    {"name": "clr_gamma", "type": float, "help": "gamma of the exp cyclic mode"},
+]
+
+CHECKPOINT = [
+    {"name": "ckpt_restart_mode", "type": str, "default": "auto", "choices": ["off", "auto", "required"],
+     "help": "restart from a checkpoint: off, auto (if one exists), required"},
+    {"name": "ckpt_checksum", "type": str2bool, "default": False, "help": "checksum checkpoints on write and read"},
+    {"name": "ckpt_skip_epochs", "type": int, "default": 0, "help": "epochs to run before saving checkpoints"},
+    {"name": "ckpt_directory", "type": str, "help": "checkpoint folder (default: <run_dir>/ckpts)"},
+    {"name": "ckpt_save_best", "type": str2bool, "default": True, "help": "keep the best model"},
+    {"name": "ckpt_save_best_metric", "type": str, "default": "val_loss", "help": "metric deciding the best model"},
+    {"name": "ckpt_save_weights_only", "type": str2bool, "default": False, "help": "save weights without optimizer state"},
+    {"name": "ckpt_save_interval", "type": int, "default": 0, "help": "save a checkpoint every N epochs (0: never)"},
+    {"name": "ckpt_keep_mode", "type": str, "default": "linear", "choices": ["linear", "exponential"],
+     "help": "which older checkpoints to keep"},
+    {"name": "ckpt_keep_limit", "type": int, "default": 1000000, "help": "number of checkpoints to keep"},
+]
+
+STANDARD_KEYWORDS = (
+    BASIC + INPUT_OUTPUT + LOGGING + DATA_PREPROCESS + MODEL + TRAINING + CYCLIC_LEARNING_RATE + CHECKPOINT
+)
+
+
+@hookimpl(tryfirst=True)
+def candle_add_parameters(registry: KeywordRegistry) -> None:
+    registry.add(STANDARD_KEYWORDS, origin=ORIGIN)

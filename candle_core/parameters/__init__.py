@@ -1,0 +1,1 @@
+"""CANDLE-compatible parameters: keyword definitions, model files, flags, resolution with sources."""

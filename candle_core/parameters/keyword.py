@@ -1,0 +1,242 @@
+"""One keyword definition (CANDLE's ``additional_definitions`` entry) and its value rules."""
+from __future__ import annotations
+
+import argparse
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from candle_core.errors import CandleError, did_you_mean
+from candle_core.parameters.literal import LiteralError, parse_literal
+
+DEFINITION_KEYS = ("name", "abv", "type", "default", "help", "action", "choices", "nargs")
+ACTIONS = ("store", "list-of-lists")
+
+
+class Unset:
+    """Marker for 'no default': the keyword has no value unless a file or flag sets it."""
+
+    _instance: Unset | None = None
+
+    def __new__(cls) -> Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset()
+
+_TRUE = ("yes", "true", "t", "y", "1")
+_FALSE = ("no", "false", "f", "n", "0")
+
+
+def str2bool(text: str | bool | int) -> bool:
+    """CANDLE's boolean type: yes/true/t/y/1 and no/false/f/n/0, any case."""
+    if isinstance(text, bool):
+        return text
+    if isinstance(text, int) and text in (0, 1):
+        return bool(text)
+    lowered = str(text).strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected a boolean (true/false, yes/no, 1/0), got {text!r}")
+
+
+class ValueMismatch(ValueError):
+    """A value does not fit its keyword; the message says what was expected."""
+
+
+def _type_name(kind: Callable | None) -> str:
+    if kind is str2bool or kind is bool:
+        return "boolean"
+    return {int: "integer", float: "number", str: "text"}.get(kind, "value")
+
+
+@dataclass
+class Keyword:
+    """A parameter keyword: its type, shape, default and allowed values."""
+
+    name: str
+    type: Callable | None = None
+    abv: str | None = None
+    default: Any = UNSET
+    help: str = ""
+    action: str = "store"
+    choices: Sequence[Any] | None = None
+    nargs: str | int | None = None
+    origin: str = ""
+
+    @classmethod
+    def from_definition(cls, definition: Mapping[str, Any], origin: str) -> Keyword:
+        """Build a keyword from a CANDLE definition dict; unknown dict keys are errors."""
+        if not isinstance(definition, Mapping) or "name" not in definition:
+            raise CandleError(f"{origin}: a keyword definition must be a dict with a 'name', got {definition!r}")
+        name = definition["name"]
+        for key in definition:
+            if key not in DEFINITION_KEYS:
+                raise CandleError(
+                    f"{origin}: keyword '{name}': unknown definition key '{key}'{did_you_mean(key, DEFINITION_KEYS)}; "
+                    f"allowed: {', '.join(DEFINITION_KEYS)}"
+                )
+        action = definition.get("action") or "store"
+        if action in ("store_true", "store_false"):
+            raise CandleError(
+                f"{origin}: keyword '{name}': action '{action}' cannot be undone on the command line; "
+                "use 'type': str2bool instead"
+            )
+        if not isinstance(action, str) or action not in ACTIONS:
+            # CANDLE passed its ListOfListsAction class itself; accept it by name.
+            if getattr(action, "__name__", "") == "ListOfListsAction":
+                action = "list-of-lists"
+            else:
+                raise CandleError(f"{origin}: keyword '{name}': unknown action {action!r}; allowed: {', '.join(ACTIONS)}")
+        kind = definition.get("type")
+        if kind is bool:
+            kind = str2bool
+        if action == "list-of-lists" and kind is None:
+            kind = int
+        default = definition.get("default", UNSET)
+        if isinstance(default, str) and default == argparse.SUPPRESS:
+            default = UNSET
+        abv = definition.get("abv")
+        return cls(
+            name=name,
+            type=kind,
+            abv=abv,
+            default=default,
+            help=definition.get("help", "") or "",
+            action=action,
+            choices=definition.get("choices"),
+            nargs=definition.get("nargs"),
+            origin=origin,
+        )
+
+    # ----------------------------------------------------------------- description
+    @property
+    def is_bool(self) -> bool:
+        return self.type is str2bool
+
+    @property
+    def is_list(self) -> bool:
+        return self.nargs is not None
+
+    def expected(self) -> str:
+        """Say in words what a value of this keyword looks like."""
+        element = _type_name(self.type)
+        if self.action == "list-of-lists":
+            text = f"a list of lists of {element}s (e.g. 1,2:3,4 or [[1, 2], [3, 4]])"
+        elif self.is_list:
+            text = f"a list of {element}s" if element != "value" else "a list"
+        else:
+            text = f"a {element}" if element != "value" else "a value"
+            if element == "integer":
+                text = "an integer"
+        if self.choices:
+            text += " in {" + ", ".join(str(c) for c in self.choices) + "}"
+        return text
+
+    # ----------------------------------------------------------------- coercion
+    def _scalar(self, value: Any, from_text: bool) -> Any:
+        kind = self.type
+        if from_text and isinstance(value, str):
+            if kind is None:
+                try:
+                    return parse_literal(value)
+                except LiteralError:
+                    return value
+            if value == "None" and kind is not str:
+                return None
+        if value is None:
+            return None
+        if kind is None:
+            return value
+        if kind is str2bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, (str, int)) and not isinstance(value, float):
+                try:
+                    return str2bool(value)
+                except ValueError:
+                    pass
+            raise ValueMismatch(self.expected())
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueMismatch(self.expected())
+            if isinstance(value, int):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str):
+                try:
+                    return int(value.strip())
+                except ValueError:
+                    pass
+            raise ValueMismatch(self.expected())
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueMismatch(self.expected())
+            if isinstance(value, (int, float)):
+                return float(value)
+            if isinstance(value, str):
+                try:
+                    return float(value.strip())
+                except ValueError:
+                    pass
+            raise ValueMismatch(self.expected())
+        if kind is str:
+            if isinstance(value, str):
+                return value
+            suffix = f" (quote it: '{value}')" if isinstance(value, (int, float)) else ""
+            raise ValueMismatch(self.expected() + suffix)
+        try:  # a custom callable type, as CANDLE allows
+            return kind(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueMismatch(f"{self.expected()}: {exc}") from None
+
+    def _check_choice(self, value: Any) -> None:
+        if self.choices and value is not None and value not in self.choices:
+            hint = did_you_mean(str(value), [str(c) for c in self.choices])
+            raise ValueMismatch(f"one of {{{', '.join(str(c) for c in self.choices)}}}{hint}")
+
+    def _element(self, value: Any, from_text: bool) -> Any:
+        converted = self._scalar(value, from_text)
+        self._check_choice(converted)
+        return converted
+
+    def parse_list_of_lists(self, text: str) -> list[list[Any]]:
+        """CANDLE's list-of-lists syntax: ':' separates lists, ',' separates elements."""
+        cleaned = text.replace("[", "").replace("]", "")
+        return [[self._element(item.strip(), True) for item in group.split(",")] for group in cleaned.split(":")]
+
+    def coerce(self, value: Any, from_text: bool = False) -> Any:
+        """Check and convert a value from a file (a literal) or the command line (text).
+
+        A list keyword given one scalar in a file keeps it as a scalar, as CANDLE does.
+        Raises ``ValueMismatch`` saying what was expected.
+        """
+        if self.action == "list-of-lists":
+            if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
+                value = value[0]
+            if isinstance(value, str):
+                return self.parse_list_of_lists(value)
+            if isinstance(value, list) and all(isinstance(group, list) for group in value):
+                return [[self._element(item, from_text) for item in group] for group in value]
+            if value is None:
+                return None
+            raise ValueMismatch(self.expected())
+        if isinstance(value, list):
+            if not self.is_list:
+                raise ValueMismatch(self.expected() + " (a single value, not a list)")
+            items = [self._element(item, from_text) for item in value]
+            if isinstance(self.nargs, int) and len(items) != self.nargs:
+                raise ValueMismatch(f"exactly {self.nargs} values")
+            if self.nargs == "+" and not items:
+                raise ValueMismatch("at least one value")
+            return items
+        return self._element(value, from_text)

@@ -1,0 +1,168 @@
+"""The run lifecycle: run directory, final parameters, per-epoch history, timeout, results.json.
+
+These services are the same for every benchmark and backend, so they live here once.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from candle_core.atomic import write_json_atomic, write_text_atomic
+from candle_core.errors import CandleError
+from candle_core.parameters.config_file import format_config
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from candle_core.benchmark import Benchmark
+
+FINAL_PARAMS_JSON = "final_params.json"
+FINAL_PARAMS_TEXT = "final_params.txt"
+HISTORY_CSV = "history.csv"
+HISTORY_JSON = "history.json"
+RESULTS_JSON = "results.json"
+MAXIMIZED_METRICS = ("acc", "accuracy", "val_acc", "val_accuracy", "r2", "val_r2", "corr", "val_corr")
+
+
+def write_final_parameters(run_dir: Path, values: Mapping[str, Any]) -> None:
+    """Write the final parameters as JSON and as a CANDLE model file (usable as --config_file)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    plain = {key: value for key, value in values.items() if key not in ("run_dir", "data_dir", "config_file")}
+    write_json_atomic(run_dir / FINAL_PARAMS_JSON, dict(values))
+    write_text_atomic(run_dir / FINAL_PARAMS_TEXT, format_config(plain))
+
+
+class RunContext:
+    """What a training procedure reports to while it runs.
+
+    Call ``end_epoch(epoch, metrics)`` after each epoch; it writes the history, notifies
+    plugins, moves the progress bar, and returns False when training must stop (CANDLE's
+    ``timeout``: the next epoch would not end before it). Call ``stop(reason)`` to stop for
+    another reason (early stopping).
+    """
+
+    def __init__(self, params: Mapping[str, Any], run_dir: Path, hook: Any, total_epochs: int | None = None) -> None:
+        self.params = params
+        self.run_dir = run_dir
+        self.hook = hook
+        self.history: list[dict[str, float]] = []
+        self.stop_reason: str | None = None
+        self.started = time.time()
+        self._epoch_started = time.monotonic()
+        self._epoch_seconds: list[float] = []
+        self._timeout = float(params.get("timeout") or -1)
+        self._bar = _progress_bar(total_epochs, params.get("model_name", "run"))
+
+    @property
+    def elapsed(self) -> float:
+        return time.time() - self.started
+
+    def end_epoch(self, epoch: int, metrics: Mapping[str, float]) -> bool:
+        now = time.monotonic()
+        seconds = now - self._epoch_started
+        self._epoch_started = now
+        self._epoch_seconds.append(seconds)
+        row = {"epoch": epoch, **{k: float(v) for k, v in metrics.items()}, "seconds": round(seconds, 6)}
+        self.history.append(row)
+        self._write_history()
+        self.hook.candle_epoch_end(params=self.params, epoch=epoch, metrics=dict(metrics))
+        if self._bar is not None:
+            self._bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
+            self._bar.update(1)
+        if self._timeout > 0 and self.elapsed + seconds > self._timeout:
+            self.stop(
+                f"timeout: {self.elapsed:.1f} s elapsed and the next epoch (~{seconds:.1f} s) "
+                f"would end after the {self._timeout:g} s limit"
+            )
+        return self.stop_reason is None
+
+    def stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    def _write_history(self) -> None:
+        columns: list[str] = []
+        for row in self.history:
+            columns += [key for key in row if key not in columns]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(self.history)
+        write_text_atomic(self.run_dir / HISTORY_CSV, buffer.getvalue())
+        write_json_atomic(self.run_dir / HISTORY_JSON, self.history)
+
+    def objective_summary(self, metric: str | None = None) -> dict[str, Any]:
+        """Best and last value of the objective metric (default val_loss, else loss)."""
+        if metric is None:
+            metric = "val_loss" if any("val_loss" in row for row in self.history) else "loss"
+        series = [(row["epoch"], row[metric]) for row in self.history if metric in row and not math.isnan(row[metric])]
+        maximize = metric in MAXIMIZED_METRICS
+        summary: dict[str, Any] = {"metric": metric, "mode": "max" if maximize else "min"}
+        if series:
+            best_epoch, best = (max if maximize else min)(series, key=lambda item: item[1])
+            summary.update(best=best, best_epoch=best_epoch, last=series[-1][1], last_epoch=series[-1][0])
+        return summary
+
+    def finish(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Write results.json and return it."""
+        if self._bar is not None:
+            self._bar.close()
+        wall = self.elapsed
+        results = {
+            "objective": self.objective_summary(),
+            "epochs_run": len(self.history),
+            "stop_reason": self.stop_reason or "completed",
+            "timings": {
+                "started": self.started,
+                "wall_seconds": wall,
+                "mean_epoch_seconds": sum(self._epoch_seconds) / len(self._epoch_seconds) if self._epoch_seconds else None,
+            },
+            "final_metrics": self.history[-1] if self.history else {},
+            **(extra or {}),
+            "params": dict(self.params),
+        }
+        write_json_atomic(self.run_dir / RESULTS_JSON, results)
+        return results
+
+
+def _progress_bar(total: int | None, name: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=str(name), unit="epoch", disable=None, leave=True)
+
+
+def run_benchmark(benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: pluggy.PluginManager) -> dict[str, Any]:
+    """Run one benchmark with resolved parameters; return what was written to results.json."""
+    run_dir = Path(params["run_dir"])
+    write_final_parameters(run_dir, params)
+    hook = plugin_manager.hook
+    hook.candle_run_start(benchmark=benchmark, params=params, run_dir=run_dir)
+    context = RunContext(params, run_dir, hook, total_epochs=params.get("epochs"))
+    try:
+        if benchmark.has_procedure:
+            benchmark.run(params, context)
+        else:
+            _train_through_backend(benchmark, params, plugin_manager)
+    except Exception as exc:
+        context.stop(f"failed: {type(exc).__name__}: {exc}")
+        context.finish({"status": "failed"})
+        raise
+    results = context.finish({"status": "ok"})
+    hook.candle_run_end(benchmark=benchmark, params=params, run_dir=run_dir, results=results)
+    return results
+
+
+def _train_through_backend(benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: Any) -> None:
+    backends = plugin_manager.components("backend")
+    if not backends:
+        raise CandleError(
+            f"benchmark {benchmark.name} trains through a backend, and no backend plugin is installed; "
+            "install one: pip install 'candle[torch]' or 'candle[keras]'"
+        )
+    raise CandleError(f"benchmark {benchmark.name} defines no model for the backends {', '.join(sorted(backends))}")
+

@@ -1,0 +1,1 @@
+"""Building and running candle's container images (import name ``candle_containers``)."""
