@@ -72,6 +72,7 @@ def command_params(args: argparse.Namespace, rest: Sequence[str]) -> int:
     if args.all:
         for keyword in registry:
             explained.setdefault(keyword.name, {"value": None, "source": "unset"})
+    explained = dict(sorted(explained.items()))
     if args.json:
         print(json.dumps(explained, indent=2, default=str))
         return 0

@@ -58,7 +58,7 @@ def locate_config_file(text: str, benchmark: Benchmark) -> Path:
     given = Path(text).expanduser()
     candidates = [given] if given.is_absolute() else [Path.cwd() / given, Path(benchmark.file_path) / given, directories.data_root() / given]
     for candidate in candidates:
-        if candidate.is_file():
+        if candidate.exists():
             return candidate
     tried = ", ".join(str(c) for c in candidates)
     raise CandleError(f"command line --config_file: file {text!r} not found (looked at {tried})")

@@ -1,0 +1,57 @@
+"""Shared fixtures: an isolated CANDLE_DATA_DIR, the `candle` command run as users run it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MODELS = REPO.parent / "shared" / "candle-models"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def candle_dirs(tmp_path, monkeypatch):
+    """Every test gets its own CANDLE_DATA_DIR and no CANDLE_OUTPUT_DIR."""
+    data = tmp_path / "candle_data"
+    monkeypatch.setenv("CANDLE_DATA_DIR", str(data))
+    monkeypatch.delenv("CANDLE_OUTPUT_DIR", raising=False)
+    return data
+
+
+@dataclass
+class Completed:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def candle(tmp_path):
+    """Run the installed `candle` command in a subprocess, as a user would."""
+
+    def run(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 120) -> Completed:
+        full_env = {**os.environ, **(env or {})}
+        proc = subprocess.run(
+            [sys.executable, "-m", "candle_core.cli", *args],
+            capture_output=True, text=True, env=full_env, cwd=cwd or tmp_path, timeout=timeout,
+        )
+        return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
