@@ -104,8 +104,10 @@ class Benchmark:
         """Read a model file into a flat dict (first occurrence of a key wins), as CANDLE."""
         from candle_core.parameters.config_file import read_config_file
 
-        entries, _ = read_config_file(file)
-        return {entry.key: entry.value for entry in entries}
+        config = read_config_file(file)
+        if config.problems:
+            raise CandleError(*config.problems)
+        return {entry.key: entry.value for entry in config.entries}
 
     def check_required_exists(self, gparam: Mapping[str, Any]) -> None:
         """Raise ``CandleError`` listing every required key missing from ``gparam``."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,12 @@ class _Record(argparse.Action):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but its complaints become CandleErrors (no usage dump, exit code 2 at the edge)."""
+    """argparse, but its complaints become CandleErrors (no usage dump, exit code 2 at the edge),
+    and a negative number in exponent form (``-lr -1e-3``) is a value, not a flag."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message: str):  # noqa: D102
         raise CandleError(f"command line: {message}")
@@ -68,18 +74,37 @@ def keyword_parser(registry: KeywordRegistry, prog: str, description: str = "") 
     return parser
 
 
-def parse_keyword_flags(registry: KeywordRegistry, argv: Sequence[str], prog: str) -> dict[str, FlagValue]:
-    """Parse keyword flags; every unknown flag or stray word is reported at once, with suggestions."""
+@dataclass
+class ParsedFlags:
+    """Keywords given on the command line, and the unknown flags or stray words met."""
+
+    given: dict[str, FlagValue]
+    problems: list[str]
+
+
+def parse_keyword_flags(registry: KeywordRegistry, argv: Sequence[str], prog: str) -> ParsedFlags:
+    """Parse keyword flags; unknown flags (with suggestions) and stray words become problems.
+
+    The words right after an unknown flag are taken as its values, not reported again.
+    """
     parser = keyword_parser(registry, prog)
     namespace, leftovers = parser.parse_known_args(list(argv))
-    if leftovers:
-        known = [f"--{k.name}" for k in registry] + [f"-{k.abv}" for k in registry if k.abv]
-        problems = []
-        for word in leftovers:
-            if word.startswith("-"):
-                flag = word.split("=", 1)[0]
-                problems.append(f"command line: unknown keyword {flag}{did_you_mean(flag, known)}")
-            else:
-                problems.append(f"command line: unexpected argument {word!r} (keywords are given as --name value)")
-        raise CandleError(*problems)
-    return dict(getattr(namespace, "_given", {}))
+    known = [f"--{k.name}" for k in registry] + [f"-{k.abv}" for k in registry if k.abv]
+    problems = []
+    after_unknown_flag = False
+    for word in leftovers:
+        if word.startswith("-") and not _is_number(word):
+            flag = word.split("=", 1)[0]
+            problems.append(f"command line: unknown keyword {flag}{did_you_mean(flag, known)}")
+            after_unknown_flag = True
+        elif not after_unknown_flag:
+            problems.append(f"command line: unexpected argument {word!r} (keywords are given as --name value)")
+    return ParsedFlags(dict(getattr(namespace, "_given", {})), problems)
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True

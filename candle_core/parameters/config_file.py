@@ -45,12 +45,20 @@ def _option_lines(lines: list[str]) -> dict[tuple[str, str], int]:
     return found
 
 
-def read_config_file(path: str | Path) -> tuple[list[ConfigEntry], list[str]]:
-    """Read a model file; return its entries (first occurrence of each key wins) and warnings.
+@dataclass
+class ConfigFile:
+    """A model file's entries (first occurrence of each key wins), warnings, and the values
+    that could not be read (each message names file:line and key)."""
 
-    Raises ``CandleError`` naming file:line for unreadable or malformed files and for values
-    that are not Python literals (all such values at once).
-    """
+    entries: list[ConfigEntry]
+    warnings: list[str]
+    problems: list[str]
+    unreadable_keys: set[str]
+
+
+def read_config_file(path: str | Path) -> ConfigFile:
+    """Read a model file. Raises ``CandleError`` naming file:line if the file is unreadable
+    or malformed; values that are not Python literals are returned as ``problems``."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -84,6 +92,7 @@ def read_config_file(path: str | Path) -> tuple[list[ConfigEntry], list[str]]:
     seen: dict[str, ConfigEntry] = {}
     problems: list[str] = []
     warnings: list[str] = []
+    unreadable: set[str] = set()
     for section in parser.sections():
         for key, raw in parser.items(section, raw=True):
             line = where.get((section, key), 0)
@@ -98,13 +107,12 @@ def read_config_file(path: str | Path) -> tuple[list[ConfigEntry], list[str]]:
                 value = parse_literal(raw)
             except LiteralError as exc:
                 problems.append(f"{path}:{line}: key '{key}': {exc.hint} (found {raw.strip()!r})")
+                unreadable.add(key)
                 continue
             entry = ConfigEntry(key, value, raw, path, line, section)
             seen[key] = entry
             entries.append(entry)
-    if problems:
-        raise CandleError(*problems)
-    return entries, warnings
+    return ConfigFile(entries, warnings, problems, unreadable)
 
 
 def format_config(values: dict[str, Any], section: str = "Global_Params") -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from candle_core import directories
 from candle_core.errors import CandleError, did_you_mean
-from candle_core.parameters.command_line import FlagValue
+from candle_core.parameters.command_line import ParsedFlags
 from candle_core.parameters.config_file import read_config_file
 from candle_core.parameters.keyword import UNSET, ValueMismatch
 from candle_core.parameters.registry import KeywordRegistry
@@ -71,35 +71,38 @@ def _mismatch(where: str, key: str, value: Any, exc: ValueMismatch) -> str:
 def resolve_parameters(
     benchmark: Benchmark,
     registry: KeywordRegistry,
-    flags: Mapping[str, FlagValue] | None = None,
+    flags: ParsedFlags | None = None,
     overrides: Mapping[str, Any] | None = None,
     override_source: str = "search",
     strict: bool = False,
 ) -> ResolvedParameters:
     """Merge definition defaults, the model file, flags and overrides; check types and
     ``required``. Every problem found is reported at once in one ``CandleError``."""
-    flags = dict(flags or {})
+    given = dict(flags.given) if flags else {}
     values: dict[str, Any] = {}
     sources: dict[str, Source] = {}
-    problems: list[str] = []
+    problems: list[str] = list(flags.problems) if flags else []
     warnings: list[str] = []
+    invalid: set[str] = set()  # keys given a bad value: reported once, not again as missing
 
     for keyword in registry:
         if keyword.default is not UNSET:
             values[keyword.name] = keyword.default
             sources[keyword.name] = Source("default", f"({keyword.origin})")
 
-    config_flag = flags.pop("config_file", None)
+    config_flag = given.pop("config_file", None)
     if config_flag is not None:
         config_path = locate_config_file(str(config_flag.raw), benchmark)
         values["config_file"] = str(config_path)
         sources["config_file"] = Source("command line", config_flag.flag)
     else:
         config_path = benchmark.default_model_path
-    entries, file_warnings = read_config_file(config_path)
-    warnings += file_warnings
+    config = read_config_file(config_path)
+    warnings += config.warnings
+    problems += config.problems
+    invalid |= config.unreadable_keys
 
-    for entry in entries:
+    for entry in config.entries:
         keyword = registry.get(entry.key)
         if keyword is None:
             message = (
@@ -116,18 +119,20 @@ def resolve_parameters(
                 values[entry.key] = keyword.coerce(entry.value)
             except ValueMismatch as exc:
                 problems.append(_mismatch(entry.where, entry.key, entry.value, exc))
+                invalid.add(entry.key)
                 continue
         sources[entry.key] = Source("file", entry.where)
 
-    for name, given in flags.items():
+    for name, flag in given.items():
         keyword = registry[name]
         try:
-            values[name] = keyword.coerce(given.raw, from_text=True)
+            values[name] = keyword.coerce(flag.raw, from_text=True)
         except ValueMismatch as exc:
-            raw = " ".join(given.raw) if isinstance(given.raw, list) else given.raw
-            problems.append(f"command line {given.flag}: expected {exc}, got {raw!r}")
+            raw = " ".join(flag.raw) if isinstance(flag.raw, list) else flag.raw
+            problems.append(f"command line {flag.flag}: expected {exc}, got {raw!r}")
+            invalid.add(name)
             continue
-        sources[name] = Source("command line", given.flag)
+        sources[name] = Source("command line", flag.flag)
 
     for name, value in (overrides or {}).items():
         keyword = registry.get(name)
@@ -141,10 +146,11 @@ def resolve_parameters(
             values[name] = keyword.coerce(value, from_text=isinstance(value, str))
         except ValueMismatch as exc:
             problems.append(_mismatch(override_source, name, value, exc))
+            invalid.add(name)
             continue
         sources[name] = Source("search", override_source)
 
-    missing = sorted(name for name in benchmark.required if name not in values)
+    missing = sorted(name for name in benchmark.required if name not in values and name not in invalid)
     if missing:
         problems.append(
             f"{config_path}: benchmark {benchmark.name} requires keys that are not set: {', '.join(missing)}; "

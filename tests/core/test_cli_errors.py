@@ -111,3 +111,20 @@ def test_unknown_file_key_warns_with_file_and_line(candle, tmp_path):
     result = candle("params", "testfn", "--config_file", str(path), "--json")
     assert result.code == 0
     assert f"candle: warning: {path}:3: unknown keyword 'batchsize' (did you mean batch_size?)" in result.err
+
+
+def test_all_problems_of_file_and_flags_at_once(candle, tmp_path):
+    path = _model_file(tmp_path, "epochs = 'ten'\nactivation = relu")
+    result = candle("params", "testfn", "--config_file", str(path), "--epoch", "5", "--scaling", "minabs")
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 4, lines  # the unknown flag's value '5' is not reported as a stray word
+    assert "unknown keyword --epoch (did you mean --epochs?)" in lines[0]
+    assert any(f"{path}:2: key 'epochs'" in line for line in lines)
+    assert any(f"{path}:3: key 'activation'" in line for line in lines)
+    assert any("--scaling" in line for line in lines)
+
+
+def test_negative_numbers_are_values(candle):
+    result = candle("params", "testfn", "--json", "--x1", "-2.5", "-lr", "-1e-3")
+    assert result.code == 0, result.err
