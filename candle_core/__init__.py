@@ -3,6 +3,7 @@
 Importing it imports no deep-learning framework. The names below are the public API;
 ``import candle_core as candle`` ports a CANDLE-compliant script.
 """
+
 from candle_core.benchmark import Benchmark, finalize_parameters
 from candle_core.errors import CandleError
 from candle_core.hookspecs import hookimpl

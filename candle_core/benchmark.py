@@ -16,6 +16,7 @@ A benchmark shipped as a candle plugin returns such objects from the ``candle_be
 hook, and overrides ``run`` (a self-contained training procedure) or ``load_data`` and
 ``build_model`` (the standard path through a backend).
 """
+
 from __future__ import annotations
 
 import sys
@@ -68,7 +69,12 @@ class Benchmark:
         )
         self.required = set(required if required is not None else type(self).required)
         if not self.name:
-            self.name = prog or Path(defmodel).name.removesuffix(DEFAULT_MODEL_SUFFIX)
+            model_file = Path(defmodel).name
+            self.name = (
+                model_file.removesuffix(DEFAULT_MODEL_SUFFIX)
+                if model_file.endswith(DEFAULT_MODEL_SUFFIX)
+                else (prog or Path(defmodel).stem)
+            )
         self.set_locals()
 
     def set_locals(self) -> None:

@@ -1,5 +1,6 @@
 """The ``candle`` command. User errors (``CandleError``) are caught here, once: one line each,
 exit status 2, no traceback unless ``--debug``."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ def _print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
     cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for number, row in enumerate(cells):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
         if number == 0:
             print("  ".join("-" * width for width in widths))
 
@@ -60,7 +61,9 @@ def command_run(args: argparse.Namespace, rest: Sequence[str]) -> int:
     results = run_benchmark(benchmark, resolved.values, manager)
     objective = results["objective"]
     best = objective.get("best")
-    summary = f"{objective['metric']} best {best:.6g} at epoch {objective['best_epoch']}" if best is not None else "no metric"
+    summary = (
+        f"{objective['metric']} best {best:.6g} at epoch {objective['best_epoch']}" if best is not None else "no metric"
+    )
     print(f"candle: {benchmark.name}: {results['epochs_run']} epochs, {results['stop_reason']}; {summary}")
     print(f"candle: outputs in {resolved.values['run_dir']}")
     return 0
@@ -77,7 +80,9 @@ def command_params(args: argparse.Namespace, rest: Sequence[str]) -> int:
         print(json.dumps(explained, indent=2, default=str))
         return 0
     print(f"# parameters of benchmark {args.benchmark} (model file {resolved.config_path})")
-    _print_table([(name, repr(item["value"]), item["source"]) for name, item in explained.items()], ("name", "value", "source"))
+    _print_table(
+        [(name, repr(item["value"]), item["source"]) for name, item in explained.items()], ("name", "value", "source")
+    )
     return 0
 
 
@@ -86,13 +91,22 @@ def command_list(args: argparse.Namespace, rest: Sequence[str]) -> int:
     rows = []
     for name, (benchmark, plugin) in sorted(manager.components("benchmark").items()):
         kind = "self-contained" if benchmark.has_procedure else "backend"
-        rows.append({"name": name, "trains": kind, "plugin": plugin, "model_file": str(benchmark.default_model_path),
-                     "description": benchmark.desc})
+        rows.append(
+            {
+                "name": name,
+                "trains": kind,
+                "plugin": plugin,
+                "model_file": str(benchmark.default_model_path),
+                "description": benchmark.desc,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table([(r["name"], r["trains"], r["plugin"], r["description"]) for r in rows],
-                     ("benchmark", "trains", "plugin", "description"))
+        _print_table(
+            [(r["name"], r["trains"], r["plugin"], r["description"]) for r in rows],
+            ("benchmark", "trains", "plugin", "description"),
+        )
     _warn_failures(manager)
     return 0
 
@@ -103,8 +117,10 @@ def command_plugins(args: argparse.Namespace, rest: Sequence[str]) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    _print_table([(r["family"], r["name"], r["plugin"], r["module"], r["version"], r["status"]) for r in rows],
-                 ("family", "name", "plugin", "module", "version", "status"))
+    _print_table(
+        [(r["family"], r["name"], r["plugin"], r["module"], r["version"], r["status"]) for r in rows],
+        ("family", "name", "plugin", "module", "version", "status"),
+    )
     return 0
 
 
@@ -129,7 +145,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, argparse.ArgumentParser] = {}
-    for name, text in (("run", "train and evaluate a benchmark"), ("params", "show every parameter and where it came from")):
+    for name, text in (
+        ("run", "train and evaluate a benchmark"),
+        ("params", "show every parameter and where it came from"),
+    ):
         command = commands[name] = sub.add_parser(name, help=text, description=text, add_help=False, allow_abbrev=False)
         command.add_argument("benchmark", nargs="?", help="benchmark name (see 'candle list')")
         command.add_argument("-h", "--help", action="store_true", help="show the benchmark's keywords")
@@ -137,7 +156,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         if name == "params":
             command.add_argument("--json", action="store_true", help='print {"name": {"value": ..., "source": ...}}')
             command.add_argument("--all", action="store_true", help="include keywords that have no value")
-    for name, text in (("list", "list the benchmarks"), ("plugins", "list the plugins with family, name, module, version")):
+    for name, text in (
+        ("list", "list the benchmarks"),
+        ("plugins", "list the plugins with family, name, module, version"),
+    ):
         command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
         command.add_argument("--json", action="store_true", help="machine-readable output")
     return parser, commands

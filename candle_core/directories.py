@@ -6,6 +6,7 @@
 As in CANDLE, an absolute ``output_dir`` replaces everything before ``<experiment_id>``.
 Unlike CANDLE, an unset ``CANDLE_DATA_DIR`` is not an error: it defaults to ``~/.candle``.
 """
+
 from __future__ import annotations
 
 import os

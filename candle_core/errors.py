@@ -1,4 +1,5 @@
 """The one family of user-facing errors. The CLI catches `CandleError` once, prints it, exits 2."""
+
 from __future__ import annotations
 
 import difflib
@@ -20,8 +21,6 @@ class CandleError(Exception):
 def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
     """Return ' (did you mean X?)' for the closest candidate (or the two closest, when they are
     about as close), or '' when none is close."""
-    scored = sorted(
-        ((difflib.SequenceMatcher(None, word, c).ratio(), c) for c in set(candidates)), reverse=True
-    )
+    scored = sorted(((difflib.SequenceMatcher(None, word, c).ratio(), c) for c in set(candidates)), reverse=True)
     close = [c for score, c in scored[:2] if score >= 0.6 and score >= scored[0][0] - 0.05]
     return f" (did you mean {' or '.join(prefix + c for c in close)}?)" if close else ""

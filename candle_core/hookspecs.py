@@ -18,6 +18,7 @@ communicators, container runtimes) answer with mappings ``{name: factory}``; a f
 zero-argument callable, so that a framework (torch, tensorflow, mpi4py) is imported only
 when its component is really used, never while plugins are being listed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence

@@ -5,6 +5,7 @@ defect we differ on purpose: ``scaling`` offers ``maxabs`` (not ``minabs``), ``p
 list (NT3 gives one), ``rng_seed`` is an integer, and the optimizer keywords carry Keras 3's
 defaults so that every backend starts from the same values.
 """
+
 from __future__ import annotations
 
 from candle_core.hookspecs import hookimpl
@@ -15,13 +16,23 @@ ORIGIN = "candle standard keywords"
 
 BASIC = [
     {"name": "config_file", "type": str, "help": "model file replacing the benchmark's default model file"},
-    {"name": "data_type", "abv": "d", "type": str, "default": "f32", "choices": ["f16", "f32", "f64"],
-     "help": "floating-point precision"},
+    {
+        "name": "data_type",
+        "abv": "d",
+        "type": str,
+        "default": "f32",
+        "choices": ["f16", "f32", "f64"],
+        "help": "floating-point precision",
+    },
     {"name": "rng_seed", "abv": "r", "type": int, "default": 7102, "help": "random number generator seed"},
     {"name": "train_bool", "type": str2bool, "default": True, "help": "train the model"},
     {"name": "eval_bool", "type": str2bool, "help": "evaluate the model (inference)"},
-    {"name": "timeout", "type": int, "default": -1,
-     "help": "seconds allowed for training; stops cleanly at an epoch end (-1: no limit)"},
+    {
+        "name": "timeout",
+        "type": int,
+        "default": -1,
+        "help": "seconds allowed for training; stops cleanly at an epoch end (-1: no limit)",
+    },
     {"name": "gpus", "nargs": "+", "type": int, "help": "IDs of the GPUs to use"},
     {"name": "profiling", "abv": "p", "type": str2bool, "default": False, "help": "turn profiling on"},
 ]
@@ -33,8 +44,11 @@ INPUT_OUTPUT = [
     {"name": "train_data", "type": str, "help": "training data file name"},
     {"name": "val_data", "type": str, "help": "validation data file name"},
     {"name": "test_data", "type": str, "help": "test data file name"},
-    {"name": "output_dir", "type": str,
-     "help": "output folder under <model_name>/ (default Output); an absolute path replaces the output root"},
+    {
+        "name": "output_dir",
+        "type": str,
+        "help": "output folder under <model_name>/ (default Output); an absolute path replaces the output root",
+    },
     {"name": "data_url", "type": str, "help": "URL of the folder holding the data files"},
     {"name": "experiment_id", "type": str, "default": "EXP000", "help": "experiment identifier (output folder)"},
     {"name": "run_id", "type": str, "default": "RUN000", "help": "run identifier (output folder)"},
@@ -46,17 +60,24 @@ LOGGING = [
 ]
 
 DATA_PREPROCESS = [
-    {"name": "scaling", "type": str, "choices": ["none", "std", "minmax", "maxabs"],
-     "help": "feature scaling: none, std (zero mean, unit variance), minmax (to [0,1]), maxabs (to [-1,1])"},
+    {
+        "name": "scaling",
+        "type": str,
+        "choices": ["none", "std", "minmax", "maxabs"],
+        "help": "feature scaling: none, std (zero mean, unit variance), minmax (to [0,1]), maxabs (to [-1,1])",
+    },
     {"name": "shuffle", "type": str2bool, "default": False, "help": "shuffle the data set"},
-    {"name": "feature_subsample", "type": int,
-     "help": "number of features to sample at random (0: all features)"},
+    {"name": "feature_subsample", "type": int, "help": "number of features to sample at random (0: all features)"},
 ]
 
 MODEL = [
     {"name": "dense", "nargs": "+", "type": int, "help": "units of the fully connected layers"},
-    {"name": "conv", "nargs": "+", "type": int,
-     "help": "convolution layers as triples: filters, kernel length, stride, ..."},
+    {
+        "name": "conv",
+        "nargs": "+",
+        "type": int,
+        "help": "convolution layers as triples: filters, kernel length, stride, ...",
+    },
     {"name": "locally_connected", "type": str2bool, "help": "locally connected layers instead of convolutions"},
     {"name": "activation", "abv": "a", "type": str, "help": "activation of the inner layers (relu, tanh, ...)"},
     {"name": "out_activation", "type": str, "help": "activation of the output layer (softmax, linear, ...)"},
@@ -85,10 +106,22 @@ TRAINING = [
     {"name": "clipnorm", "type": float, "help": "clip gradients to this norm"},
     {"name": "clipvalue", "type": float, "help": "clip gradients to this absolute value"},
     {"name": "reduce_lr", "type": str2bool, "help": "reduce the learning rate when the metric plateaus"},
-    {"name": "initialization", "type": str,
-     "choices": ["constant", "uniform", "normal", "glorot_uniform", "glorot_normal",
-                 "lecun_uniform", "lecun_normal", "he_uniform", "he_normal"],
-     "help": "kernel initializer (Keras names; biases start at zero)"},
+    {
+        "name": "initialization",
+        "type": str,
+        "choices": [
+            "constant",
+            "uniform",
+            "normal",
+            "glorot_uniform",
+            "glorot_normal",
+            "lecun_uniform",
+            "lecun_normal",
+            "he_uniform",
+            "he_normal",
+        ],
+        "help": "kernel initializer (Keras names; biases start at zero)",
+    },
     {"name": "val_split", "type": float, "help": "fraction of the data used for validation"},
     {"name": "train_steps", "type": int, "help": "training batches per epoch, if nonzero"},
     {"name": "val_steps", "type": int, "help": "validation batches per epoch, if nonzero"},
@@ -106,17 +139,32 @@ CYCLIC_LEARNING_RATE = [
 ]
 
 CHECKPOINT = [
-    {"name": "ckpt_restart_mode", "type": str, "default": "auto", "choices": ["off", "auto", "required"],
-     "help": "restart from a checkpoint: off, auto (if one exists), required"},
+    {
+        "name": "ckpt_restart_mode",
+        "type": str,
+        "default": "auto",
+        "choices": ["off", "auto", "required"],
+        "help": "restart from a checkpoint: off, auto (if one exists), required",
+    },
     {"name": "ckpt_checksum", "type": str2bool, "default": False, "help": "checksum checkpoints on write and read"},
     {"name": "ckpt_skip_epochs", "type": int, "default": 0, "help": "epochs to run before saving checkpoints"},
     {"name": "ckpt_directory", "type": str, "help": "checkpoint folder (default: <run_dir>/ckpts)"},
     {"name": "ckpt_save_best", "type": str2bool, "default": True, "help": "keep the best model"},
     {"name": "ckpt_save_best_metric", "type": str, "default": "val_loss", "help": "metric deciding the best model"},
-    {"name": "ckpt_save_weights_only", "type": str2bool, "default": False, "help": "save weights without optimizer state"},
+    {
+        "name": "ckpt_save_weights_only",
+        "type": str2bool,
+        "default": False,
+        "help": "save weights without optimizer state",
+    },
     {"name": "ckpt_save_interval", "type": int, "default": 0, "help": "save a checkpoint every N epochs (0: never)"},
-    {"name": "ckpt_keep_mode", "type": str, "default": "linear", "choices": ["linear", "exponential"],
-     "help": "which older checkpoints to keep"},
+    {
+        "name": "ckpt_keep_mode",
+        "type": str,
+        "default": "linear",
+        "choices": ["linear", "exponential"],
+        "help": "which older checkpoints to keep",
+    },
     {"name": "ckpt_keep_limit", "type": int, "default": 1000000, "help": "number of checkpoints to keep"},
 ]
 

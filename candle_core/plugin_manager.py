@@ -5,6 +5,7 @@ listed in pyproject.toml under ``[project.entry-points.candle]``, exactly as a t
 package lists its own. A plugin that fails to import or to validate is recorded in
 ``failures`` and left out; the others work.
 """
+
 from __future__ import annotations
 
 import functools
@@ -93,7 +94,9 @@ class CandlePluginManager(pluggy.PluginManager):
                 plugin = entry_point.load()
             except Exception as exc:  # noqa: BLE001 — any import failure is the plugin's, not ours
                 self.failures.append(
-                    PluginFailure(info.name, info.module, info.distribution, info.version, f"{type(exc).__name__}: {exc}")
+                    PluginFailure(
+                        info.name, info.module, info.distribution, info.version, f"{type(exc).__name__}: {exc}"
+                    )
                 )
                 continue
             self.register_checked(plugin, info)
@@ -145,14 +148,29 @@ class CandlePluginManager(pluggy.PluginManager):
                 else:
                     names = [plugin_name]
                 for name in names:
-                    row = {"family": family, "name": name, "plugin": plugin_name, "module": info.module,
-                           "distribution": info.distribution, "version": info.version, "status": "ok"}
+                    row = {
+                        "family": family,
+                        "name": name,
+                        "plugin": plugin_name,
+                        "module": info.module,
+                        "distribution": info.distribution,
+                        "version": info.version,
+                        "status": "ok",
+                    }
                     if row not in rows:
                         rows.append(row)
         for failure in self.failures:
-            rows.append({"family": "?", "name": failure.name, "plugin": failure.name, "module": failure.module,
-                         "distribution": failure.distribution, "version": failure.version,
-                         "status": f"failed: {failure.error}"})
+            rows.append(
+                {
+                    "family": "?",
+                    "name": failure.name,
+                    "plugin": failure.name,
+                    "module": failure.module,
+                    "distribution": failure.distribution,
+                    "version": failure.version,
+                    "status": f"failed: {failure.error}",
+                }
+            )
         return rows
 
 

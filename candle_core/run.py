@@ -2,6 +2,7 @@
 
 These services are the same for every benchmark and backend, so they live here once.
 """
+
 from __future__ import annotations
 
 import csv
@@ -120,7 +121,9 @@ class RunContext:
             "timings": {
                 "started": self.started,
                 "wall_seconds": wall,
-                "mean_epoch_seconds": sum(self._epoch_seconds) / len(self._epoch_seconds) if self._epoch_seconds else None,
+                "mean_epoch_seconds": sum(self._epoch_seconds) / len(self._epoch_seconds)
+                if self._epoch_seconds
+                else None,
             },
             "final_metrics": self.history[-1] if self.history else {},
             **(extra or {}),
@@ -136,7 +139,9 @@ def _progress_bar(total: int | None, name: str) -> Any:
     return tqdm(total=total, desc=str(name), unit="epoch", disable=None, leave=True)
 
 
-def run_benchmark(benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: pluggy.PluginManager) -> dict[str, Any]:
+def run_benchmark(
+    benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: pluggy.PluginManager
+) -> dict[str, Any]:
     """Run one benchmark with resolved parameters; return what was written to results.json."""
     run_dir = Path(params["run_dir"])
     write_final_parameters(run_dir, params)
@@ -165,4 +170,3 @@ def _train_through_backend(benchmark: Benchmark, params: Mapping[str, Any], plug
             "install one: pip install 'candle[torch]' or 'candle[keras]'"
         )
     raise CandleError(f"benchmark {benchmark.name} defines no model for the backends {', '.join(sorted(backends))}")
-

@@ -1,4 +1,5 @@
 """Shared fixtures: an isolated CANDLE_DATA_DIR, the `candle` command run as users run it."""
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,11 @@ def candle(tmp_path):
         full_env = {**os.environ, **(env or {})}
         proc = subprocess.run(
             [sys.executable, "-m", "candle_core.cli", *args],
-            capture_output=True, text=True, env=full_env, cwd=cwd or tmp_path, timeout=timeout,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=cwd or tmp_path,
+            timeout=timeout,
         )
         return Completed(proc.returncode, proc.stdout, proc.stderr)
 

@@ -2,6 +2,7 @@
 
 Parameters follow CANDLE's ``nt3.py`` and its unchanged ``nt3_default_model.txt``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,23 @@ ADDITIONAL_DEFINITIONS = [
 ]
 
 REQUIRED = [
-    "data_url", "train_data", "test_data", "model_name", "conv", "dense", "activation", "out_activation",
-    "loss", "optimizer", "metrics", "epochs", "batch_size", "learning_rate", "dropout", "classes", "pool",
+    "data_url",
+    "train_data",
+    "test_data",
+    "model_name",
+    "conv",
+    "dense",
+    "activation",
+    "out_activation",
+    "loss",
+    "optimizer",
+    "metrics",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "dropout",
+    "classes",
+    "pool",
     "timeout",
 ]
 

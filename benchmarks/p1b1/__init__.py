@@ -2,6 +2,7 @@
 
 Parameters follow CANDLE's ``p1b1.py`` and its unchanged ``p1b1_default_model.txt``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,21 @@ ADDITIONAL_DEFINITIONS = [
 ]
 
 REQUIRED = [
-    "activation", "batch_size", "dense", "dropout", "epochs", "initialization", "learning_rate", "loss",
-    "optimizer", "rng_seed", "scaling", "val_split", "latent_dim", "batch_normalization", "epsilon_std",
+    "activation",
+    "batch_size",
+    "dense",
+    "dropout",
+    "epochs",
+    "initialization",
+    "learning_rate",
+    "loss",
+    "optimizer",
+    "rng_seed",
+    "scaling",
+    "val_split",
+    "latent_dim",
+    "batch_normalization",
+    "epsilon_std",
     "timeout",
 ]
 

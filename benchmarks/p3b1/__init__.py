@@ -2,6 +2,7 @@
 
 Parameters follow CANDLE's ``p3b1.py`` and its unchanged ``p3b1_default_model.txt``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,31 +10,71 @@ from pathlib import Path
 from candle_core import Benchmark, hookimpl, str2bool
 
 ADDITIONAL_DEFINITIONS = [
-    {"name": "train_features", "action": "store", "type": str,
-     "default": "data/task0_0_train_feature.csv;data/task1_0_train_feature.csv;data/task2_0_train_feature.csv",
-     "help": "training feature files, ';'-separated"},
-    {"name": "train_truths", "action": "store", "type": str,
-     "default": "data/task0_0_train_label.csv;data/task1_0_train_label.csv;data/task2_0_train_label.csv",
-     "help": "training label files, ';'-separated"},
-    {"name": "valid_features", "action": "store", "type": str,
-     "default": "data/task0_0_test_feature.csv;data/task1_0_test_feature.csv;data/task2_0_test_feature.csv",
-     "help": "validation feature files, ';'-separated"},
-    {"name": "valid_truths", "action": "store", "type": str,
-     "default": "data/task0_0_test_label.csv;data/task1_0_test_label.csv;data/task2_0_test_label.csv",
-     "help": "validation label files, ';'-separated"},
-    {"name": "output_files", "action": "store", "type": str, "default": "result0_0.csv;result1_0.csv;result2_0.csv",
-     "help": "output files, ';'-separated"},
+    {
+        "name": "train_features",
+        "action": "store",
+        "type": str,
+        "default": "data/task0_0_train_feature.csv;data/task1_0_train_feature.csv;data/task2_0_train_feature.csv",
+        "help": "training feature files, ';'-separated",
+    },
+    {
+        "name": "train_truths",
+        "action": "store",
+        "type": str,
+        "default": "data/task0_0_train_label.csv;data/task1_0_train_label.csv;data/task2_0_train_label.csv",
+        "help": "training label files, ';'-separated",
+    },
+    {
+        "name": "valid_features",
+        "action": "store",
+        "type": str,
+        "default": "data/task0_0_test_feature.csv;data/task1_0_test_feature.csv;data/task2_0_test_feature.csv",
+        "help": "validation feature files, ';'-separated",
+    },
+    {
+        "name": "valid_truths",
+        "action": "store",
+        "type": str,
+        "default": "data/task0_0_test_label.csv;data/task1_0_test_label.csv;data/task2_0_test_label.csv",
+        "help": "validation label files, ';'-separated",
+    },
+    {
+        "name": "output_files",
+        "action": "store",
+        "type": str,
+        "default": "result0_0.csv;result1_0.csv;result2_0.csv",
+        "help": "output files, ';'-separated",
+    },
     {"name": "shared_nnet_spec", "nargs": "+", "type": int, "help": "units of the shared layers"},
     {"name": "ind_nnet_spec", "action": "list-of-lists", "help": "units of each task's own layers (1,2:3,4)"},
-    {"name": "case", "type": str, "default": "CenterZ", "choices": ["Full", "Center", "CenterZ"], "help": "case classes"},
+    {
+        "name": "case",
+        "type": str,
+        "default": "CenterZ",
+        "choices": ["Full", "Center", "CenterZ"],
+        "help": "case classes",
+    },
     {"name": "fig", "type": str2bool, "default": False, "help": "draw the prediction figure"},
     {"name": "feature_names", "nargs": "+", "type": str, "help": "task names (':'-separated in the model file)"},
     {"name": "n_fold", "action": "store", "type": int, "help": "number of folds"},
 ]
 
 REQUIRED = [
-    "learning_rate", "batch_size", "epochs", "dropout", "activation", "out_activation", "loss", "optimizer",
-    "metrics", "n_fold", "scaling", "initialization", "shared_nnet_spec", "ind_nnet_spec", "feature_names",
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "dropout",
+    "activation",
+    "out_activation",
+    "loss",
+    "optimizer",
+    "metrics",
+    "n_fold",
+    "scaling",
+    "initialization",
+    "shared_nnet_spec",
+    "ind_nnet_spec",
+    "feature_names",
 ]
 
 

@@ -6,6 +6,7 @@ predict the final value, as in real training (what ASHA and PBT rely on). It nee
 framework, runs in milliseconds, and can be told to fail (``fail``: raise, abort, hang) at
 epoch ``fail_epoch`` to exercise crash handling.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,17 +17,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from candle_benchmarks.testfn.functions import FUNCTIONS
 from candle_core import Benchmark, hookimpl
 from candle_core.run import RunContext
-from candle_benchmarks.testfn.functions import FUNCTIONS
 
 ADDITIONAL_DEFINITIONS = [
     {"name": "function", "type": str, "default": "branin", "choices": sorted(FUNCTIONS), "help": "test function"},
     *({"name": f"x{i}", "type": float, "default": 0.5, "help": f"coordinate {i}"} for i in range(1, 7)),
     {"name": "noise", "type": float, "default": 0.0, "help": "standard deviation of gaussian noise on the metrics"},
     {"name": "sleep", "type": float, "default": 0.0, "help": "seconds each epoch sleeps (to emulate work)"},
-    {"name": "fail", "type": str, "default": "none", "choices": ["none", "raise", "abort", "hang"],
-     "help": "fail on purpose at epoch fail_epoch: raise an exception, abort the process, or hang"},
+    {
+        "name": "fail",
+        "type": str,
+        "default": "none",
+        "choices": ["none", "raise", "abort", "hang"],
+        "help": "fail on purpose at epoch fail_epoch: raise an exception, abort the process, or hang",
+    },
     {"name": "fail_epoch", "type": int, "default": 1, "help": "epoch at which 'fail' strikes"},
 ]
 

@@ -1,4 +1,5 @@
 """Analytic test functions of hyperparameter optimization, with their known minima."""
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,12 @@ def branin(x: Sequence[float]) -> float:
     return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
 
 
-_HARTMANN_A = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]
+_HARTMANN_A = [
+    [10, 3, 17, 3.5, 1.7, 8],
+    [0.05, 10, 17, 0.1, 8, 14],
+    [3, 3.5, 1.7, 10, 17, 8],
+    [17, 8, 0.05, 10, 0.1, 14],
+]
 _HARTMANN_P = [
     [0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
     [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
@@ -25,15 +31,15 @@ _HARTMANN_ALPHA = [1.0, 1.2, 3.0, 3.2]
 def hartmann6(x: Sequence[float]) -> float:
     """Hartmann 6-D on [0, 1]^6; minimum -3.32237."""
     total = 0.0
-    for alpha, a_row, p_row in zip(_HARTMANN_ALPHA, _HARTMANN_A, _HARTMANN_P):
-        total -= alpha * math.exp(-sum(a * (xi - p) ** 2 for a, xi, p in zip(a_row, x[:6], p_row)))
+    for alpha, a_row, p_row in zip(_HARTMANN_ALPHA, _HARTMANN_A, _HARTMANN_P, strict=True):
+        total -= alpha * math.exp(-sum(a * (xi - p) ** 2 for a, xi, p in zip(a_row, x[:6], p_row, strict=True)))
     return total
 
 
 def rosenbrock(x: Sequence[float]) -> float:
     """Rosenbrock on x1..x4 (any box around [0, 2]); minimum 0 at (1, 1, 1, 1)."""
     xs = list(x[:4])
-    return sum(100 * (b - a * a) ** 2 + (1 - a) ** 2 for a, b in zip(xs, xs[1:]))
+    return sum(100 * (b - a * a) ** 2 + (1 - a) ** 2 for a, b in zip(xs[:-1], xs[1:], strict=True))
 
 
 def sphere(x: Sequence[float]) -> float:

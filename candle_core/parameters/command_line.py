@@ -1,4 +1,5 @@
 """Keyword flags on the command line: ``--epochs 5``, ``-e 5``, ``--dense 200 20``, ``--shuffle``."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ class _Record(argparse.Action):
         given = getattr(namespace, "_given", None)
         if given is None:
             given = {}
-            setattr(namespace, "_given", given)
+            namespace._given = given
         given[self.dest] = FlagValue(self.dest, option_string or self.dest, values)
 
 

@@ -1,4 +1,5 @@
 """Reading CANDLE model files (INI): every section flattened, each value with its file:line."""
+
 from __future__ import annotations
 
 import configparser

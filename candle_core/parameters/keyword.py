@@ -1,8 +1,8 @@
 """One keyword definition (CANDLE's ``additional_definitions`` entry) and its value rules."""
+
 from __future__ import annotations
 
 import argparse
-
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +95,9 @@ class Keyword:
             if getattr(action, "__name__", "") == "ListOfListsAction":
                 action = "list-of-lists"
             else:
-                raise CandleError(f"{origin}: keyword '{name}': unknown action {action!r}; allowed: {', '.join(ACTIONS)}")
+                raise CandleError(
+                    f"{origin}: keyword '{name}': unknown action {action!r}; allowed: {', '.join(ACTIONS)}"
+                )
         kind = definition.get("type")
         if kind is bool:
             kind = str2bool
@@ -157,38 +159,14 @@ class Keyword:
         if kind is None:
             return value
         if kind is str2bool:
-            if isinstance(value, bool):
-                return value
             if isinstance(value, (str, int)) and not isinstance(value, float):
                 try:
                     return str2bool(value)
                 except ValueError:
                     pass
             raise ValueMismatch(self.expected())
-        if kind is int:
-            if isinstance(value, bool):
-                raise ValueMismatch(self.expected())
-            if isinstance(value, int):
-                return value
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            if isinstance(value, str):
-                try:
-                    return int(value.strip())
-                except ValueError:
-                    pass
-            raise ValueMismatch(self.expected())
-        if kind is float:
-            if isinstance(value, bool):
-                raise ValueMismatch(self.expected())
-            if isinstance(value, (int, float)):
-                return float(value)
-            if isinstance(value, str):
-                try:
-                    return float(value.strip())
-                except ValueError:
-                    pass
-            raise ValueMismatch(self.expected())
+        if kind in (int, float):
+            return self._number(value, kind)
         if kind is str:
             if isinstance(value, str):
                 return value
@@ -198,6 +176,21 @@ class Keyword:
             return kind(value)
         except (TypeError, ValueError) as exc:
             raise ValueMismatch(f"{self.expected()}: {exc}") from None
+
+    def _number(self, value: Any, kind: type) -> int | float:
+        """An int or float; text is parsed; an integral float is an int; a boolean is refused."""
+        if isinstance(value, str):
+            try:
+                value = kind(value.strip())
+            except ValueError:
+                raise ValueMismatch(self.expected()) from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueMismatch(self.expected())
+        if kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueMismatch(self.expected())
+            return int(value)
+        return float(value)
 
     def _check_choice(self, value: Any) -> None:
         if self.choices and value is not None and value not in self.choices:

@@ -3,6 +3,7 @@
 CANDLE evaluated these with ``eval``; we use ``ast.literal_eval``, which accepts only
 literals (numbers, strings, booleans, None, lists, tuples, dicts, sets) and never runs code.
 """
+
 from __future__ import annotations
 
 import ast

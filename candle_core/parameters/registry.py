@@ -1,4 +1,5 @@
 """The set of keywords a benchmark accepts: standard ones, plugins' ones, the benchmark's own."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping

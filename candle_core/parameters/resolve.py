@@ -9,6 +9,7 @@ Precedence, lowest to highest:
 
 Then ``data_dir`` and ``run_dir`` are derived (see ``candle_core.directories``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -56,7 +57,11 @@ def locate_config_file(text: str, benchmark: Benchmark) -> Path:
     """Find a ``--config_file``: as given (absolute or from the working directory), then beside
     the benchmark's default file, then under ``$CANDLE_DATA_DIR`` (where CANDLE looks)."""
     given = Path(text).expanduser()
-    candidates = [given] if given.is_absolute() else [Path.cwd() / given, Path(benchmark.file_path) / given, directories.data_root() / given]
+    candidates = (
+        [given]
+        if given.is_absolute()
+        else [Path.cwd() / given, Path(benchmark.file_path) / given, directories.data_root() / given]
+    )
     for candidate in candidates:
         if candidate.exists():
             return candidate
@@ -172,4 +177,3 @@ def _derive_directories(values: dict[str, Any], sources: dict[str, Source]) -> N
     sources["data_dir"] = Source("derived", f"from {roots} and model_name")
     values["run_dir"] = str(directories.run_dir(values))
     sources["run_dir"] = Source("derived", f"from {roots}, model_name, output_dir, experiment_id, run_id")
-

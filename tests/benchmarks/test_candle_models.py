@@ -1,5 +1,6 @@
 """candle reads CANDLE's original model files of NT3, P1B1 and P3B1 unchanged and
 reproduces every value in them (checked against an independent reading of each file)."""
+
 import ast
 import configparser
 import json

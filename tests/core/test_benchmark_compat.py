@@ -1,10 +1,11 @@
 """A CANDLE-compliant script ports by changing its import."""
+
 import json
 import subprocess
 import sys
 import textwrap
 
-SCRIPT = '''
+SCRIPT = """
 import json, os
 import candle_core as candle
 
@@ -27,7 +28,7 @@ bmk = BenchmarkDemo(file_path, "demo_default_model.txt", "keras", prog="demo_bas
 params = candle.finalize_parameters(bmk)
 params["data_type"] = params["data_type"].__name__
 print(json.dumps(params))
-'''
+"""
 
 
 def write_script(tmp_path, model="[Global_Params]\nmodel_name = 'demo'\nepochs = 3\ndense = [10, 5]\nspec = '1,2:3'\n"):

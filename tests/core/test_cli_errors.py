@@ -1,4 +1,5 @@
 """Bad input: exit status 2, one clear line naming the key and file:line (or flag), no traceback."""
+
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,13 @@ def test_bad_list_of_lists_flag(candle):
 
 def test_flat_list_for_list_of_lists_in_file(candle, tmp_path):
     path = tmp_path / "p3.txt"
-    path.write_text(Path(__file__).parents[2].joinpath("benchmarks/p3b1/p3b1_default_model.txt").read_text()
-                    .replace("ind_nnet_spec = '", "ind_nnet_spec = [1, 2]\n#'"))
+    path.write_text(
+        Path(__file__)
+        .parents[2]
+        .joinpath("benchmarks/p3b1/p3b1_default_model.txt")
+        .read_text()
+        .replace("ind_nnet_spec = '", "ind_nnet_spec = [1, 2]\n#'")
+    )
     result = candle("params", "p3b1", "--config_file", str(path))
     assert result.code == 2 and "'ind_nnet_spec'" in result.err and "list of lists" in result.err
     assert f"{path}:" in result.err

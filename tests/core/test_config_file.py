@@ -47,7 +47,14 @@ def test_all_bad_values_reported_at_once(tmp_path):
 
 
 def test_round_trip_of_written_parameters(tmp_path):
-    values = {"epochs": 3, "dense": [200, 20], "activation": "relu", "shuffle": False, "lr": None,
-              "ind": [[1, 2], [3]], "x": 1e-7}
+    values = {
+        "epochs": 3,
+        "dense": [200, 20],
+        "activation": "relu",
+        "shuffle": False,
+        "lr": None,
+        "ind": [[1, 2], [3]],
+        "x": 1e-7,
+    }
     path = write(tmp_path, format_config(values))
     assert {e.key: e.value for e in read_config_file(path).entries} == values

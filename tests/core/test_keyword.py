@@ -1,4 +1,5 @@
 """Every keyword type, from files (literals) and from the command line (text)."""
+
 import pytest
 
 from candle_core import CandleError
@@ -9,8 +10,19 @@ def kw(**definition):
     return Keyword.from_definition({"name": "k", **definition}, origin="test")
 
 
-@pytest.mark.parametrize("text, value", [("yes", True), ("TRUE", True), ("t", True), ("1", True),
-                                         ("No", False), ("false", False), ("0", False), (True, True)])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("yes", True),
+        ("TRUE", True),
+        ("t", True),
+        ("1", True),
+        ("No", False),
+        ("false", False),
+        ("0", False),
+        (True, True),
+    ],
+)
 def test_str2bool(text, value):
     assert str2bool(text) is value
 

@@ -1,4 +1,5 @@
 """Precedence, key by key: definition default < model file (or --config_file) < flags < search."""
+
 from pathlib import Path
 
 import pytest

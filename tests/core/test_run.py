@@ -1,4 +1,5 @@
 """The run lifecycle: timeout at an epoch boundary, failures recorded, lifecycle hooks called."""
+
 import json
 
 from candle_core.hookspecs import hookimpl
@@ -59,5 +60,9 @@ def test_lifecycle_hooks_are_called():
         run_benchmark(benchmark, resolved.values, manager)
     finally:
         manager.unregister(observer)
-    assert calls == [("start", "testfn"), ("epoch", 1, ["loss", "val_loss"]), ("epoch", 2, ["loss", "val_loss"]),
-                     ("end", 2)]
+    assert calls == [
+        ("start", "testfn"),
+        ("epoch", 1, ["loss", "val_loss"]),
+        ("epoch", 2, ["loss", "val_loss"]),
+        ("end", 2),
+    ]
