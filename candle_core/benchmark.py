@@ -101,8 +101,12 @@ class Benchmark:
         """Return the data set of a run (standard path), or None if the benchmark has none."""
         return None
 
-    def build_model(self, params: Mapping[str, Any], dataset: Any) -> Any:
-        """Return the backend-neutral model description (standard path), or None."""
+    def input_shape(self, params: Mapping[str, Any]) -> tuple[int, ...] | None:
+        """The shape of one sample, known without loading the data (for ``candle summary``)."""
+        return None
+
+    def build_model(self, params: Mapping[str, Any], input_shape: tuple[int, ...]) -> Any:
+        """Return the backend-neutral ``ModelSpec`` (standard path), or None."""
         return None
 
     # ----------------------------------------------------------------- CANDLE compatibility
@@ -132,8 +136,8 @@ def candle_load_data(benchmark: Benchmark, params: Mapping[str, Any]) -> Any:
 
 
 @hookimpl(trylast=True)
-def candle_build_model(benchmark: Benchmark, params: Mapping[str, Any], dataset: Any) -> Any:
-    return benchmark.build_model(params, dataset)
+def candle_build_model(benchmark: Benchmark, params: Mapping[str, Any], input_shape: tuple[int, ...]) -> Any:
+    return benchmark.build_model(params, input_shape)
 
 
 def finalize_parameters(bmk: Benchmark, argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -69,6 +69,27 @@ def command_run(args: argparse.Namespace, rest: Sequence[str]) -> int:
     return 0
 
 
+def command_summary(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.run import build_model_spec
+
+    manager, benchmark, _, resolved = _resolve(args, rest)
+    params = resolved.values
+    input_shape = benchmark.input_shape(params)
+    if input_shape is None:
+        raise CandleError(f"benchmark {benchmark.name} has no model to summarize")
+    spec = build_model_spec(benchmark, params, input_shape, manager.hook)
+    backend = manager.component("backend", params["backend"])()
+    model = backend.build(spec, None, params["precision"], params["rng_seed"])
+    rows = backend.layer_table(model)
+    print(f"# {benchmark.name} on {backend.name}: input {(None, *input_shape)}, {params['precision']}")
+    _print_table(rows, ("layer", "output shape", "parameters"))
+    total = sum(row[2] for row in rows)
+    if total != spec.n_params:
+        raise CandleError(f"{backend.name} built {total} parameters where the model description has {spec.n_params}")
+    print(f"total parameters: {total}")
+    return 0
+
+
 def command_params(args: argparse.Namespace, rest: Sequence[str]) -> int:
     _, _, registry, resolved = _resolve(args, rest)
     explained = resolved.explain()
@@ -129,7 +150,18 @@ def _warn_failures(manager: Any) -> None:
 
 
 # --------------------------------------------------------------------------- parser
-COMMANDS = {"run": command_run, "params": command_params, "list": command_list, "plugins": command_plugins}
+COMMANDS = {
+    "run": command_run,
+    "params": command_params,
+    "summary": command_summary,
+    "list": command_list,
+    "plugins": command_plugins,
+}
+BENCHMARK_COMMANDS = {
+    "run": "train and evaluate a benchmark",
+    "params": "show every parameter and where it came from",
+    "summary": "the benchmark's network as the backend builds it (--backend torch|keras)",
+}
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -145,10 +177,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, argparse.ArgumentParser] = {}
-    for name, text in (
-        ("run", "train and evaluate a benchmark"),
-        ("params", "show every parameter and where it came from"),
-    ):
+    for name, text in BENCHMARK_COMMANDS.items():
         command = commands[name] = sub.add_parser(name, help=text, description=text, add_help=False, allow_abbrev=False)
         command.add_argument("benchmark", nargs="?", help="benchmark name (see 'candle list')")
         command.add_argument("-h", "--help", action="store_true", help="show the benchmark's keywords")
@@ -156,10 +185,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         if name == "params":
             command.add_argument("--json", action="store_true", help='print {"name": {"value": ..., "source": ...}}')
             command.add_argument("--all", action="store_true", help="include keywords that have no value")
-    for name, text in (
-        ("list", "list the benchmarks"),
-        ("plugins", "list the plugins with family, name, module, version"),
-    ):
+    for name, text in (("list", "list the benchmarks"), ("plugins", "list the plugins: family, name, module, version")):
         command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
         command.add_argument("--json", action="store_true", help="machine-readable output")
     return parser, commands
@@ -179,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
-    if args.command in ("run", "params"):
+    if args.command in BENCHMARK_COMMANDS:
         if args.benchmark is None:
             if args.help:
                 commands[args.command].print_help()

@@ -81,21 +81,22 @@ def candle_load_data(benchmark: Benchmark, params: Mapping[str, Any]) -> Any:
 
     :param benchmark: the benchmark being run.
     :param params: the resolved parameters (read-only).
-    :return: the data set (train/validation/test arrays and metadata), or None.
+    :return: a ``candle_core.data.dataset.Dataset``, or None.
     """
 
 
 # --------------------------------------------------------------------------- model
 @hookspec(firstresult=True)
-def candle_build_model(benchmark: Benchmark, params: Mapping[str, Any], dataset: Any) -> Any:
+def candle_build_model(benchmark: Benchmark, params: Mapping[str, Any], input_shape: tuple[int, ...]) -> Any:
     """Describe the model of a run, independently of any framework.
 
-    Called by: the run lifecycle once per run, after ``candle_load_data``. The chosen
-    backend then realizes the description in its framework.
+    Called by: the run lifecycle once per run, after ``candle_load_data`` (``input_shape`` is
+    the data's sample shape), and by ``candle summary`` (with ``benchmark.input_shape``). The
+    chosen backend then realizes the description in its framework.
 
-    The core answers last by calling ``benchmark.build_model(params, dataset)``.
+    The core answers last by calling ``benchmark.build_model(params, input_shape)``.
 
-    :return: a backend-neutral model description, or None.
+    :return: a ``candle_core.model.ModelSpec``, or None.
     """
 
 

@@ -168,8 +168,33 @@ CHECKPOINT = [
     {"name": "ckpt_keep_limit", "type": int, "default": 1000000, "help": "number of checkpoints to keep"},
 ]
 
+# candle's own: how a run trains (not in CANDLE's parser)
+RUN = [
+    {"name": "backend", "type": str, "default": "torch", "help": "training backend (see 'candle plugins')"},
+    {
+        "name": "data",
+        "type": str,
+        "default": "real",
+        "choices": ["real", "synthetic"],
+        "help": "real: fetch the benchmark's data (cached); synthetic: a deterministic data set of the same shape",
+    },
+    {
+        "name": "precision",
+        "type": str,
+        "default": "fp32",
+        "choices": ["fp32", "bf16"],
+        "help": "fp32, or bf16 mixed precision (bfloat16 compute, float32 weights)",
+    },
+    {"name": "monitor", "type": str, "default": "val_loss", "help": "metric watched by early_stop and reduce_lr"},
+    {"name": "min_delta", "type": float, "default": 0.0, "help": "smallest change of monitor that counts as progress"},
+    {"name": "early_stop_patience", "type": int, "default": 10, "help": "epochs without progress before early_stop"},
+    {"name": "reduce_lr_patience", "type": int, "default": 10, "help": "epochs without progress before reduce_lr"},
+    {"name": "reduce_lr_factor", "type": float, "default": 0.1, "help": "factor applied to the learning rate"},
+    {"name": "min_lr", "type": float, "default": 0.0, "help": "reduce_lr never goes below this"},
+]
+
 STANDARD_KEYWORDS = (
-    BASIC + INPUT_OUTPUT + LOGGING + DATA_PREPROCESS + MODEL + TRAINING + CYCLIC_LEARNING_RATE + CHECKPOINT
+    BASIC + INPUT_OUTPUT + LOGGING + DATA_PREPROCESS + MODEL + TRAINING + CYCLIC_LEARNING_RATE + CHECKPOINT + RUN
 )
 
 

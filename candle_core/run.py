@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from candle_core.atomic import write_json_atomic, write_text_atomic
 from candle_core.errors import CandleError
+from candle_core.objective import is_maximized
 from candle_core.parameters.config_file import format_config
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ FINAL_PARAMS_TEXT = "final_params.txt"
 HISTORY_CSV = "history.csv"
 HISTORY_JSON = "history.json"
 RESULTS_JSON = "results.json"
-MAXIMIZED_METRICS = ("acc", "accuracy", "val_acc", "val_accuracy", "r2", "val_r2", "corr", "val_corr")
+LEARNING_CURVE_PNG = "learning_curve.png"
 
 
 def write_final_parameters(run_dir: Path, values: Mapping[str, Any]) -> None:
@@ -82,6 +83,13 @@ class RunContext:
             )
         return self.stop_reason is None
 
+    def restore_history(self, rows: list[dict[str, float]]) -> None:
+        """Continue a resumed run's history from its checkpoint."""
+        self.history = [dict(row) for row in rows]
+        self._write_history()
+        if self._bar is not None:
+            self._bar.update(len(rows))
+
     def stop(self, reason: str) -> None:
         if self.stop_reason is None:
             self.stop_reason = reason
@@ -102,7 +110,7 @@ class RunContext:
         if metric is None:
             metric = "val_loss" if any("val_loss" in row for row in self.history) else "loss"
         series = [(row["epoch"], row[metric]) for row in self.history if metric in row and not math.isnan(row[metric])]
-        maximize = metric in MAXIMIZED_METRICS
+        maximize = is_maximized(metric)
         summary: dict[str, Any] = {"metric": metric, "mode": "max" if maximize else "min"}
         if series:
             best_epoch, best = (max if maximize else min)(series, key=lambda item: item[1])
@@ -114,6 +122,9 @@ class RunContext:
         if self._bar is not None:
             self._bar.close()
         wall = self.elapsed
+        from candle_core.plots import learning_curve
+
+        curve = learning_curve(self.history, self.run_dir / LEARNING_CURVE_PNG, str(self.params.get("model_name")))
         results = {
             "objective": self.objective_summary(),
             "epochs_run": len(self.history),
@@ -126,6 +137,7 @@ class RunContext:
                 else None,
             },
             "final_metrics": self.history[-1] if self.history else {},
+            "learning_curve": str(curve) if curve else None,
             **(extra or {}),
             "params": dict(self.params),
         }
@@ -148,25 +160,37 @@ def run_benchmark(
     hook = plugin_manager.hook
     hook.candle_run_start(benchmark=benchmark, params=params, run_dir=run_dir)
     context = RunContext(params, run_dir, hook, total_epochs=params.get("epochs"))
+    extra: dict[str, Any] = {}
     try:
         if benchmark.has_procedure:
             benchmark.run(params, context)
         else:
-            _train_through_backend(benchmark, params, plugin_manager)
+            extra = _train_through_backend(benchmark, params, context, plugin_manager)
     except Exception as exc:
         context.stop(f"failed: {type(exc).__name__}: {exc}")
         context.finish({"status": "failed"})
         raise
-    results = context.finish({"status": "ok"})
+    results = context.finish({"status": "ok", **extra})
     hook.candle_run_end(benchmark=benchmark, params=params, run_dir=run_dir, results=results)
     return results
 
 
-def _train_through_backend(benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: Any) -> None:
-    backends = plugin_manager.components("backend")
-    if not backends:
-        raise CandleError(
-            f"benchmark {benchmark.name} trains through a backend, and no backend plugin is installed; "
-            "install one: pip install 'candle[torch]' or 'candle[keras]'"
-        )
-    raise CandleError(f"benchmark {benchmark.name} defines no model for the backends {', '.join(sorted(backends))}")
+def build_model_spec(benchmark: Benchmark, params: Mapping[str, Any], input_shape: tuple[int, ...], hook: Any):
+    """The benchmark's neutral model description (hook ``candle_build_model``)."""
+    spec = hook.candle_build_model(benchmark=benchmark, params=params, input_shape=tuple(input_shape))
+    if spec is None:
+        raise CandleError(f"benchmark {benchmark.name} defines no model (neither run() nor build_model())")
+    return spec
+
+
+def _train_through_backend(
+    benchmark: Benchmark, params: Mapping[str, Any], context: RunContext, plugin_manager: Any
+) -> dict[str, Any]:
+    from candle_core.training import fit
+
+    backend = plugin_manager.component("backend", params["backend"])()
+    dataset = plugin_manager.hook.candle_load_data(benchmark=benchmark, params=params)
+    if dataset is None:
+        raise CandleError(f"benchmark {benchmark.name} provides no data (neither run() nor load_data())")
+    spec = build_model_spec(benchmark, params, dataset.input_shape, plugin_manager.hook)
+    return fit(backend, spec, dataset, params, context)

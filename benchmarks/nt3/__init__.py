@@ -5,7 +5,9 @@ Parameters follow CANDLE's ``nt3.py`` and its unchanged ``nt3_default_model.txt`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from candle_core import Benchmark, hookimpl, str2bool
 
@@ -52,6 +54,21 @@ class NT3(Benchmark):
     description = "NT3: 1-D CNN classifying normal vs tumor RNA-seq profiles (Pilot1)"
     additional_definitions = ADDITIONAL_DEFINITIONS
     required = REQUIRED
+
+    def input_shape(self, params: Mapping[str, Any]) -> tuple[int, ...]:
+        from candle_benchmarks.nt3.data import width
+
+        return (width(params), 1)
+
+    def load_data(self, params: Mapping[str, Any]):
+        from candle_benchmarks.nt3.data import load
+
+        return load(params)
+
+    def build_model(self, params: Mapping[str, Any], input_shape: tuple[int, ...]):
+        from candle_benchmarks.nt3.model import nt3_model
+
+        return nt3_model(params, input_shape)
 
 
 @hookimpl

@@ -1,0 +1,155 @@
+"""Checkpoints with CANDLE's ``ckpt_*`` keywords, written atomically, verified when read.
+
+Layout under ``ckpt_directory`` (default ``<run_dir>/ckpts``)::
+
+    epoch_0005/      every ckpt_save_interval epochs (after ckpt_skip_epochs), pruned by
+                     ckpt_keep_mode (linear: the newest ckpt_keep_limit; exponential: the newest
+                     and those 1, 2, 4, 8 ... epochs older, up to ckpt_keep_limit)
+    best/            whenever ckpt_save_best_metric improves (ckpt_save_best)
+    latest.json      names the checkpoint written last: the one a restart resumes from
+
+Each checkpoint folder holds the backend's files and ``meta.json`` (epoch, training-loop
+state, history so far, and sha256 of every file when ``ckpt_checksum`` is on). A folder is
+written under a temporary name and renamed into place, so a crash never leaves a half one.
+Restart (``ckpt_restart_mode``): off, auto (resume if a checkpoint exists), required.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from candle_core.atomic import write_json_atomic
+from candle_core.backend import Backend
+from candle_core.errors import CandleError
+from candle_core.objective import improved
+
+META = "meta.json"
+LATEST = "latest.json"
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Checkpoints:
+    def __init__(self, params: Mapping[str, Any], run_dir: Path) -> None:
+        self.directory = Path(params.get("ckpt_directory") or Path(run_dir) / "ckpts")
+        self.restart_mode = params.get("ckpt_restart_mode", "off")
+        self.interval = int(params.get("ckpt_save_interval") or 0)
+        self.skip = int(params.get("ckpt_skip_epochs") or 0)
+        self.save_best = bool(params.get("ckpt_save_best"))
+        self.best_metric = params.get("ckpt_save_best_metric") or "val_loss"
+        self.keep_mode = params.get("ckpt_keep_mode", "linear")
+        self.keep_limit = int(params.get("ckpt_keep_limit") or 1_000_000)
+        self.checksum = bool(params.get("ckpt_checksum"))
+        self.weights_only = bool(params.get("ckpt_save_weights_only"))
+        self.best_value: float | None = None
+
+    # ------------------------------------------------------------------ restart
+    def restore(self, backend: Backend, model: Any) -> dict[str, Any] | None:
+        """Load the latest checkpoint as ``ckpt_restart_mode`` says; return its meta or None."""
+        if self.restart_mode == "off":
+            return None
+        latest = self.directory / LATEST
+        if not latest.exists():
+            if self.restart_mode == "required":
+                raise CandleError(f"ckpt_restart_mode is 'required' but {self.directory} holds no checkpoint")
+            return None
+        folder = self.directory / json.loads(latest.read_text())["checkpoint"]
+        meta = json.loads((folder / META).read_text())
+        for name, expected in meta.get("checksums", {}).items():
+            actual = _sha256(folder / name)
+            if actual != expected:
+                raise CandleError(
+                    f"{folder / name}: checksum mismatch (expected {expected[:12]}..., found {actual[:12]}...); "
+                    f"the checkpoint is damaged: remove {folder} or set ckpt_restart_mode off"
+                )
+        backend.load(model, folder)
+        self.best_value = meta.get("best_value")
+        return meta
+
+    # ------------------------------------------------------------------ saving
+    def save(
+        self, backend: Backend, model: Any, epoch: int, logs: Mapping[str, float], meta: Mapping[str, Any]
+    ) -> None:
+        """Write the checkpoints due after ``epoch``."""
+        if epoch <= self.skip:
+            return
+        value = logs.get(self.best_metric)
+        is_best = self.save_best and value is not None and improved(self.best_metric, value, self.best_value)
+        if is_best:
+            self.best_value = value
+        periodic = self.interval > 0 and epoch % self.interval == 0
+        if not (periodic or is_best):
+            return
+        meta = {**meta, "epoch": epoch, "logs": dict(logs), "best_value": self.best_value}
+        latest = None
+        if periodic:
+            latest = self._write(f"epoch_{epoch:04d}", backend, model, meta)
+            self._prune()
+        if is_best:
+            if latest is not None:  # the same state: copy the files rather than serialize twice
+                self._replace(self._copy_from(latest, "best"), "best")
+            else:
+                latest = self._write("best", backend, model, meta)
+        write_json_atomic(self.directory / LATEST, {"checkpoint": latest, "epoch": epoch})
+
+    def _write(self, name: str, backend: Backend, model: Any, meta: Mapping[str, Any]) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        temporary = self.directory / f".{name}.partial"
+        shutil.rmtree(temporary, ignore_errors=True)
+        temporary.mkdir()
+        backend.save(model, temporary, include_optimizer=not self.weights_only)
+        meta = dict(meta)
+        if self.checksum:
+            meta["checksums"] = {p.name: _sha256(p) for p in sorted(temporary.iterdir())}
+        (temporary / META).write_text(json.dumps(meta, indent=1, default=float))
+        self._replace(temporary, name)
+        return name
+
+    def _copy_from(self, source: str, name: str) -> Path:
+        temporary = self.directory / f".{name}.partial"
+        shutil.rmtree(temporary, ignore_errors=True)
+        shutil.copytree(self.directory / source, temporary)
+        return temporary
+
+    def _replace(self, temporary: Path, name: str) -> None:
+        for path in temporary.iterdir():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+        target, old = self.directory / name, self.directory / f".{name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            target.rename(old)
+        temporary.rename(target)
+        _fsync_directory(self.directory)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _prune(self) -> None:
+        epochs = sorted(int(p.name.split("_")[1]) for p in self.directory.glob("epoch_*"))
+        if not epochs:
+            return
+        newest = epochs[-1]
+        if self.keep_mode == "exponential":
+            keep = [e for e in reversed(epochs) if e == newest or ((newest - e) & (newest - e - 1)) == 0]
+        else:
+            keep = list(reversed(epochs))
+        keep = set(keep[: self.keep_limit])
+        for epoch in epochs:
+            if epoch not in keep:
+                shutil.rmtree(self.directory / f"epoch_{epoch:04d}", ignore_errors=True)

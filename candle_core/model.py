@@ -1,0 +1,262 @@
+"""The backend-neutral model description: layers written once per benchmark, realized by backends.
+
+Shapes are channels-last, as in Keras: a 1-D signal is ``(length, channels)``. The core infers
+every layer's output shape and parameter count here, so that backends, ``candle summary`` and
+tests agree on what a benchmark's network is before any framework is imported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from candle_core.errors import CandleError
+
+Shape = tuple[int, ...]
+
+ACTIVATIONS = (
+    "linear",
+    "relu",
+    "elu",
+    "selu",
+    "sigmoid",
+    "hard_sigmoid",
+    "tanh",
+    "softmax",
+    "softplus",
+    "softsign",
+    "swish",
+    "gelu",
+)
+# Activations that never decrease: max-pooling commutes with them, which backends may exploit.
+MONOTONIC_ACTIVATIONS = ("linear", "relu", "elu", "selu", "sigmoid", "hard_sigmoid", "tanh", "softplus", "softsign")
+INITIALIZERS = (
+    "constant",
+    "uniform",
+    "normal",
+    "glorot_uniform",
+    "glorot_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "he_uniform",
+    "he_normal",
+)
+LOSSES = ("categorical_crossentropy", "binary_crossentropy", "mse", "mae")
+METRICS = ("accuracy", "mae", "mse", "r2")
+OPTIMIZERS = ("sgd", "adam", "rmsprop", "adagrad", "adadelta")
+# Keras 3's default learning rates, used when learning_rate is None.
+DEFAULT_LEARNING_RATES = {"sgd": 0.01, "adam": 0.001, "rmsprop": 0.001, "adagrad": 0.001, "adadelta": 0.001}
+
+
+def _check(value: str | None, allowed: Sequence[str], what: str) -> None:
+    if value is not None and value not in allowed:
+        raise CandleError(f"{what} '{value}' is not supported; choose one of {', '.join(allowed)}")
+
+
+# --------------------------------------------------------------------------- layers
+@dataclass(frozen=True)
+class Conv1D:
+    filters: int
+    kernel_size: int
+    strides: int = 1
+    activation: str | None = None
+
+
+@dataclass(frozen=True)
+class LocallyConnected1D:
+    """Like Conv1D, with a separate kernel at every output position (Keras 2's layer)."""
+
+    filters: int
+    kernel_size: int
+    strides: int = 1
+    activation: str | None = None
+
+
+@dataclass(frozen=True)
+class MaxPool1D:
+    pool_size: int
+    strides: int | None = None  # None: the pool size, as in Keras
+
+
+@dataclass(frozen=True)
+class Dense:
+    units: int
+    activation: str | None = None
+
+
+@dataclass(frozen=True)
+class Dropout:
+    rate: float
+
+
+@dataclass(frozen=True)
+class PermanentDropout:
+    """Dropout that stays active at inference, for Monte-Carlo uncertainty estimates."""
+
+    rate: float
+
+
+@dataclass(frozen=True)
+class Flatten:
+    pass
+
+
+@dataclass(frozen=True)
+class BatchNorm:
+    momentum: float = 0.99  # Keras defaults
+    epsilon: float = 1e-3
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+
+
+Layer = Conv1D | LocallyConnected1D | MaxPool1D | Dense | Dropout | PermanentDropout | Flatten | BatchNorm | Activation
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer with its input and output shapes and its weight shapes (Keras layout)."""
+
+    layer: Any
+    input_shape: Shape
+    output_shape: Shape
+    weights: dict[str, Shape]
+
+    @property
+    def n_params(self) -> int:
+        return sum(math.prod(shape) for shape in self.weights.values())
+
+    @property
+    def kind(self) -> str:
+        return type(self.layer).__name__
+
+
+def _conv_length(length: int, kernel: int, stride: int) -> int:
+    return (length - kernel) // stride + 1
+
+
+def _layer_info(layer: Any, shape: Shape) -> LayerInfo:
+    weights: dict[str, Shape] = {}
+    if isinstance(layer, (Conv1D, LocallyConnected1D)):
+        if len(shape) != 2:
+            raise CandleError(f"{type(layer).__name__} needs a (length, channels) input, got {shape}")
+        length = _conv_length(shape[0], layer.kernel_size, layer.strides)
+        if length < 1:
+            raise CandleError(f"{type(layer).__name__} kernel {layer.kernel_size} is longer than its input {shape[0]}")
+        out: Shape = (length, layer.filters)
+        if isinstance(layer, Conv1D):
+            weights = {"kernel": (layer.kernel_size, shape[1], layer.filters), "bias": (layer.filters,)}
+        else:
+            weights = {"kernel": (length, layer.kernel_size * shape[1], layer.filters), "bias": (length, layer.filters)}
+    elif isinstance(layer, MaxPool1D):
+        stride = layer.strides or layer.pool_size
+        out = (_conv_length(shape[0], layer.pool_size, stride), shape[1])
+        if out[0] < 1:
+            raise CandleError(f"MaxPool1D pool {layer.pool_size} is longer than its input {shape[0]}")
+    elif isinstance(layer, Dense):
+        out = (*shape[:-1], layer.units)
+        weights = {"kernel": (shape[-1], layer.units), "bias": (layer.units,)}
+    elif isinstance(layer, Flatten):
+        out = (math.prod(shape),)
+    elif isinstance(layer, BatchNorm):
+        out = shape
+        features = (shape[-1],)
+        weights = {"gamma": features, "beta": features, "moving_mean": features, "moving_variance": features}
+    elif isinstance(layer, (Dropout, PermanentDropout, Activation)):
+        out = shape
+    else:
+        raise CandleError(f"unknown layer {layer!r}")
+    return LayerInfo(layer, shape, out, weights)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer and its settings, with Keras 3's defaults on every backend."""
+
+    name: str
+    learning_rate: float
+    momentum: float = 0.0
+    nesterov: bool = False
+    epsilon: float = 1e-7
+    rho: float = 0.9
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    decay: float = 0.0  # inverse-time decay per step: lr / (1 + decay * step), only when asked
+    clipnorm: float | None = None
+    clipvalue: float | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> OptimizerSpec:
+        name = str(params.get("optimizer") or "sgd").lower()
+        _check(name, OPTIMIZERS, "optimizer")
+        learning_rate = params.get("learning_rate")
+        if learning_rate is None:
+            learning_rate = DEFAULT_LEARNING_RATES[name]
+        return cls(
+            name=name,
+            learning_rate=float(learning_rate),
+            momentum=float(params.get("momentum") or 0.0),
+            nesterov=bool(params.get("nesterov") or False),
+            epsilon=float(params.get("epsilon") or 1e-7),
+            rho=float(params.get("rho") or 0.9),
+            beta_1=float(params.get("beta_1") or 0.9),
+            beta_2=float(params.get("beta_2") or 0.999),
+            decay=float(params.get("decay") or 0.0),
+            clipnorm=params.get("clipnorm"),
+            clipvalue=params.get("clipvalue"),
+        )
+
+
+@dataclass
+class ModelSpec:
+    """A sequential network, its loss, metrics, optimizer and kernel initializer."""
+
+    name: str
+    input_shape: Shape
+    layers: list[Any]
+    loss: str
+    optimizer: OptimizerSpec
+    metrics: list[str] = field(default_factory=list)
+    initializer: str = "glorot_uniform"
+
+    def __post_init__(self) -> None:
+        _check(self.loss, LOSSES, "loss")
+        _check(self.initializer, INITIALIZERS, "initialization")
+        for metric in self.metrics:
+            _check(metric, METRICS, "metric")
+        for layer in self.layers:
+            if isinstance(layer, Activation):
+                _check(layer.name, ACTIVATIONS, "activation")
+            elif isinstance(layer, (Conv1D, LocallyConnected1D, Dense)):
+                _check(layer.activation, ACTIVATIONS, "activation")
+        self.infos()  # fail early on impossible shapes
+
+    def infos(self) -> list[LayerInfo]:
+        """Every layer with its shapes, in order."""
+        infos, shape = [], tuple(self.input_shape)
+        for layer in self.layers:
+            info = _layer_info(layer, shape)
+            infos.append(info)
+            shape = info.output_shape
+        return infos
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.infos()[-1].output_shape
+
+    @property
+    def n_params(self) -> int:
+        return sum(info.n_params for info in self.infos())
+
+    @property
+    def final_activation(self) -> str | None:
+        for layer in reversed(self.layers):
+            if isinstance(layer, Activation):
+                return layer.name
+            if isinstance(layer, (Dense, Conv1D, LocallyConnected1D)):
+                return layer.activation
+        return None

@@ -1,0 +1,39 @@
+"""Pictures saved next to a run's outputs (matplotlib, drawn off-screen)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def learning_curve(history: Sequence[dict], path: Path, title: str) -> Path | None:
+    """Loss (train and validation) and every other metric per epoch, as a PNG; None if no history."""
+    if not history:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [k for k in history[0] if k not in ("epoch", "seconds", "lr") and not k.startswith("val_")]
+    epochs = [row["epoch"] for row in history]
+    figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
+    for axis, name in zip(axes[0], names, strict=True):
+        for key, style in ((name, "-"), (f"val_{name}", "--")):
+            values = [row.get(key) for row in history]
+            if any(v is not None for v in values):
+                axis.plot(epochs, values, style, marker="o", markersize=3, label=key)
+        axis.set_xlabel("epoch")
+        axis.set_title(name)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png")
+    os.close(fd)
+    figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+    os.replace(temporary, path)
+    return path

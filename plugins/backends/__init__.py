@@ -1,0 +1,1 @@
+"""Training backends: each realizes candle's neutral model description in one framework."""

@@ -1,0 +1,135 @@
+"""The Keras 3 backend (TensorFlow): builds candle's neutral networks as Keras models and trains
+them with ``Model.fit``, one epoch per call, so that it runs at the speed of a plain Keras script."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from candle_core.backend import Backend  # noqa: E402
+from candle_core.model import ModelSpec, OptimizerSpec  # noqa: E402
+from candle_plugins.backends.keras.layers import MonteCarloDropout, keras_layer  # noqa: E402
+
+WEIGHTS_FILE = "model.weights.h5"
+OPTIMIZER_FILE = "optimizer.npz"
+METRICS = {"accuracy": "accuracy", "mae": "mae", "mse": "mse"}
+
+
+@dataclass
+class KerasModel:
+    spec: ModelSpec
+    model: keras.Model
+    precision: str
+
+
+def _optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
+    lr = spec.learning_rate
+    if spec.decay:  # Keras 2's per-step decay: lr / (1 + decay * step)
+        lr = keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=spec.decay)
+    clip = {"clipnorm": spec.clipnorm, "clipvalue": spec.clipvalue}
+    if spec.name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=spec.momentum, nesterov=spec.nesterov, **clip)
+    if spec.name == "adam":
+        return keras.optimizers.Adam(lr, beta_1=spec.beta_1, beta_2=spec.beta_2, epsilon=spec.epsilon, **clip)
+    if spec.name == "rmsprop":
+        return keras.optimizers.RMSprop(lr, rho=spec.rho, momentum=spec.momentum, epsilon=spec.epsilon, **clip)
+    if spec.name == "adagrad":
+        return keras.optimizers.Adagrad(lr, epsilon=spec.epsilon, **clip)
+    return keras.optimizers.Adadelta(lr, rho=spec.rho, epsilon=spec.epsilon, **clip)
+
+
+class _BatchEnd(keras.callbacks.Callback):
+    def __init__(self, on_batch: Callable[[], None]):
+        super().__init__()
+        self.on_batch = on_batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch()
+
+
+class KerasBackend(Backend):
+    name = "keras"
+
+    def build(self, spec: ModelSpec, weights, precision: str = "fp32", seed: int = 0) -> KerasModel:
+        keras.utils.set_random_seed(seed)
+        infos = spec.infos()
+        mixed = keras.DTypePolicy("mixed_bfloat16") if precision == "bf16" else None
+        # the last layer computes in float32, so that outputs and losses are float32
+        layers = [keras_layer(info, dtype=mixed if i < len(infos) - 1 else "float32") for i, info in enumerate(infos)]
+        model = keras.Sequential([keras.Input(spec.input_shape), *layers], name=spec.name)
+        if weights:
+            for layer, arrays in zip(layers, weights, strict=True):
+                if arrays:
+                    layer.set_weights(list(arrays.values()))
+        metrics = [METRICS.get(m) or keras.metrics.R2Score(name="r2") for m in spec.metrics]
+        model.compile(optimizer=_optimizer(spec.optimizer), loss=spec.loss, metrics=metrics)
+        return KerasModel(spec, model, precision)
+
+    def layer_table(self, model: KerasModel) -> list[tuple[str, str, int]]:
+        return [(type(layer).__name__, str(layer.output.shape), layer.count_params()) for layer in model.model.layers]
+
+    def train_epoch(
+        self, model: KerasModel, x, y, batch_size: int, order: np.ndarray, on_batch: Callable[[], None]
+    ) -> dict[str, float]:
+        history = model.model.fit(
+            x[order],
+            y[order],
+            batch_size=batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[_BatchEnd(on_batch)],
+        )
+        return {name: float(values[-1]) for name, values in history.history.items()}
+
+    def predict(self, model: KerasModel, x, batch_size: int, monte_carlo: bool = False) -> np.ndarray:
+        if not monte_carlo:
+            return np.asarray(model.model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+        dropouts = [layer for layer in model.model.layers if isinstance(layer, MonteCarloDropout)]
+        for layer in dropouts:
+            layer.monte_carlo = True
+        try:  # eagerly, so that the switched dropout layers are honoured
+            parts = [
+                keras.ops.convert_to_numpy(model.model(x[s : s + batch_size], training=False))
+                for s in range(0, len(x), batch_size)
+            ]
+        finally:
+            for layer in dropouts:
+                layer.monte_carlo = False
+        return np.concatenate(parts).astype(np.float32)
+
+    def get_learning_rate(self, model: KerasModel) -> float:
+        optimizer = model.model.optimizer
+        rate = optimizer.learning_rate
+        return float(keras.ops.convert_to_numpy(rate))
+
+    def set_learning_rate(self, model: KerasModel, value: float) -> None:
+        model.model.optimizer.learning_rate.assign(value)
+
+    def get_weights(self, model: KerasModel) -> list[np.ndarray]:
+        return [np.asarray(w) for w in model.model.get_weights()]
+
+    def save(self, model: KerasModel, directory: Path, include_optimizer: bool = True) -> None:
+        model.model.save_weights(directory / WEIGHTS_FILE)
+        if include_optimizer:
+            variables = model.model.optimizer.variables
+            np.savez(directory / OPTIMIZER_FILE, *[keras.ops.convert_to_numpy(v) for v in variables])
+
+    def load(self, model: KerasModel, directory: Path) -> None:
+        model.model.load_weights(directory / WEIGHTS_FILE)
+        path = directory / OPTIMIZER_FILE
+        if path.exists():
+            optimizer = model.model.optimizer
+            optimizer.build(model.model.trainable_variables)
+            with np.load(path, allow_pickle=False) as saved:
+                for variable, name in zip(optimizer.variables, saved.files, strict=True):
+                    variable.assign(saved[name])
