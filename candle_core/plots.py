@@ -17,7 +17,7 @@ def learning_curve(history: Sequence[dict], path: Path, title: str) -> Path | No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [k for k in history[0] if k not in ("epoch", "seconds", "lr") and not k.startswith("val_")]
+    names = list(dict.fromkeys(k.removeprefix("val_") for k in history[0] if k not in ("epoch", "seconds", "lr")))
     epochs = [row["epoch"] for row in history]
     figure, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.6), squeeze=False)
     for axis, name in zip(axes[0], names, strict=True):
