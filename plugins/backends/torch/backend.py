@@ -15,6 +15,7 @@ from candle_core.backend import Backend
 from candle_core.metrics import EPSILON
 from candle_core.model import ModelSpec, OptimizerSpec
 from candle_plugins.backends.torch.layers import Dropout, build_modules
+from candle_plugins.backends.torch.optimizers import KerasAdam, KerasRMSprop
 
 CHECKPOINT_FILE = "torch_state.pt"
 
@@ -46,9 +47,9 @@ def _optimizer(parameters, spec: OptimizerSpec) -> torch.optim.Optimizer:
     if spec.name == "sgd":
         return torch.optim.SGD(parameters, lr=lr, momentum=spec.momentum, nesterov=spec.nesterov)
     if spec.name == "adam":
-        return torch.optim.Adam(parameters, lr=lr, betas=(spec.beta_1, spec.beta_2), eps=spec.epsilon)
+        return KerasAdam(parameters, lr, spec.beta_1, spec.beta_2, spec.epsilon)
     if spec.name == "rmsprop":
-        return torch.optim.RMSprop(parameters, lr=lr, alpha=spec.rho, eps=spec.epsilon, momentum=spec.momentum)
+        return KerasRMSprop(parameters, lr, spec.rho, spec.momentum, spec.epsilon)
     if spec.name == "adagrad":  # Keras starts the accumulator at 0.1
         return torch.optim.Adagrad(parameters, lr=lr, eps=spec.epsilon, initial_accumulator_value=0.1)
     return torch.optim.Adadelta(parameters, lr=lr, rho=spec.rho, eps=spec.epsilon)

@@ -37,7 +37,7 @@ ACTIVATIONS = {
 def _parameter(array: np.ndarray | None, shape: tuple[int, ...]) -> nn.Parameter:
     if array is None:
         return nn.Parameter(torch.zeros(shape))
-    return nn.Parameter(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)))
+    return nn.Parameter(torch.tensor(array, dtype=torch.float32))  # a copy: never alias the caller's array
 
 
 def _as_image(x: torch.Tensor) -> torch.Tensor:
@@ -123,8 +123,8 @@ class BatchNorm(nn.Module):
         self.weight = _parameter(weights.get("gamma"), (features,))
         self.bias = _parameter(weights.get("beta"), (features,))
         mean, variance = weights.get("moving_mean"), weights.get("moving_variance")
-        self.register_buffer("running_mean", torch.zeros(features) if mean is None else torch.from_numpy(mean))
-        self.register_buffer("running_var", torch.ones(features) if variance is None else torch.from_numpy(variance))
+        self.register_buffer("running_mean", torch.zeros(features) if mean is None else torch.tensor(mean))
+        self.register_buffer("running_var", torch.ones(features) if variance is None else torch.tensor(variance))
         self.momentum, self.epsilon = 1 - layer.momentum, layer.epsilon  # torch counts momentum the other way
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

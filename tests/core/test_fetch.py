@@ -1,0 +1,141 @@
+"""Fetching against a real HTTP server on 127.0.0.1: every failure leaves the cache clean."""
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+import zipfile
+
+import pytest
+
+from candle_core import CandleError
+from candle_core.data.fetch import fetch
+
+GOOD = b"0,1.5,2.5\n1,3.5,4.5\n" * 1000
+
+
+def _tar(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+FILES = {
+    "/data/good.csv": GOOD,
+    "/data/bundle.tar.gz": _tar({"bundle/a.csv": GOOD, "bundle/b.csv": b"1,2\n"}),
+    "/data/evil.tar.gz": _tar({"ok.csv": b"1\n", "../escaped.csv": b"pwned\n"}),
+    "/data/evil.zip": _zip({"ok.csv": b"1\n", "../../escaped.csv": b"pwned\n"}),
+}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        Handler.requests.append(self.path)
+        if self.path == "/data/truncated.csv":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(GOOD)))
+            self.end_headers()
+            self.wfile.write(GOOD[: len(GOOD) // 3])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        body = FILES.get(self.path)
+        if body is None:
+            self.send_error(404, "Not Found")
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/data/"
+    httpd.shutdown()
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_good_checksum_downloads_once(server, tmp_path):
+    sha = hashlib.sha256(GOOD).hexdigest()
+    md5 = hashlib.md5(GOOD).hexdigest()
+    Handler.requests.clear()
+    path = fetch(server + "good.csv", tmp_path, sha256=sha, md5=md5)
+    assert path.read_bytes() == GOOD
+    assert fetch(server + "good.csv", tmp_path, sha256=sha) == path  # cached: no second request
+    assert Handler.requests == ["/data/good.csv"]
+    assert leftovers(tmp_path) == ["good.csv"]
+
+
+def test_bad_checksum_keeps_nothing(server, tmp_path):
+    with pytest.raises(CandleError) as info:
+        fetch(server + "good.csv", tmp_path, sha256="0" * 64)
+    assert "sha256" in str(info.value) and "not kept" in str(info.value)
+    assert leftovers(tmp_path) == []
+
+
+def test_404_names_the_url(server, tmp_path):
+    with pytest.raises(CandleError) as info:
+        fetch(server + "missing.csv", tmp_path)
+    assert "HTTP 404" in str(info.value) and server + "missing.csv" in str(info.value)
+    assert leftovers(tmp_path) == []
+
+
+def test_truncated_body_is_not_taken(server, tmp_path):
+    with pytest.raises(CandleError) as info:
+        fetch(server + "truncated.csv", tmp_path)
+    assert "truncated" in str(info.value)
+    assert leftovers(tmp_path) == []
+
+
+def test_unreachable_host_suggests_synthetic(tmp_path):
+    with pytest.raises(CandleError) as info:
+        fetch("http://127.0.0.1:9/nt_train2.csv", tmp_path)  # the discard port: nothing listens
+    message = str(info.value)
+    assert "http://127.0.0.1:9/nt_train2.csv" in message and "--data synthetic" in message
+    assert leftovers(tmp_path) == []
+
+
+def test_tar_unpacks_into_place(server, tmp_path):
+    folder = fetch(server + "bundle.tar.gz", tmp_path, unpack=True)
+    assert (folder / "bundle" / "a.csv").read_bytes() == GOOD
+    assert not any(p.name.endswith(".unpacking") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["evil.tar.gz", "evil.zip"])
+def test_archive_path_escape_is_refused(server, tmp_path, name):
+    cache = tmp_path / "cache"
+    with pytest.raises(CandleError) as info:
+        fetch(server + name, cache, unpack=True)
+    assert "refused" in str(info.value)
+    assert not (tmp_path / "escaped.csv").exists() and not (cache.parent.parent / "escaped.csv").exists()
+    assert leftovers(cache) == [name]  # the archive stays cached; nothing was unpacked
+
+
+def test_file_urls(tmp_path):
+    source = tmp_path / "src.csv"
+    source.write_bytes(GOOD)
+    assert fetch(source.as_uri(), tmp_path / "cache").read_bytes() == GOOD

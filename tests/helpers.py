@@ -1,0 +1,29 @@
+"""Running benchmarks in-process, the way `candle run` does, for tests that need many runs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from candle_core.parameters.command_line import parse_keyword_flags
+from candle_core.parameters.registry import build_registry
+from candle_core.parameters.resolve import resolve_parameters
+from candle_core.plugin_manager import get_plugin_manager
+from candle_core.run import run_benchmark
+
+SMALL_NT3 = ["--data", "synthetic", "--feature_subsample", "300", "--optimizer", "adam", "-lr", "0.0003"]
+
+
+def resolve(bench: str, argv: list[str]) -> dict:
+    manager = get_plugin_manager()
+    benchmark = manager.benchmark(bench)
+    registry = build_registry(benchmark, manager)
+    return resolve_parameters(benchmark, registry, parse_keyword_flags(registry, argv, "test")).values
+
+
+def run(bench: str, argv: list[str]) -> tuple[dict, list[dict]]:
+    """Run in this process; return (results.json, history.json)."""
+    manager = get_plugin_manager()
+    params = resolve(bench, argv)
+    results = run_benchmark(manager.benchmark(bench), params, manager)
+    history = json.loads((Path(params["run_dir"]) / "history.json").read_text())
+    return results, history

@@ -1,0 +1,108 @@
+"""Both backends realize one neutral description: same parameters, same function, same training rules."""
+import numpy as np
+import pytest
+
+from candle_benchmarks.nt3.model import nt3_model
+from candle_core.initializers import initial_weights
+from candle_core.model import Dense, Dropout, Flatten, ModelSpec, OptimizerSpec, PermanentDropout
+from candle_core.plugin_manager import get_plugin_manager
+from helpers import SMALL_NT3, resolve, run
+
+BACKENDS = ["torch", "keras"]
+NT3 = dict(conv=[128, 20, 1, 128, 10, 1], pool=[1, 10], dense=[200, 20], activation="relu",
+           out_activation="softmax", loss="categorical_crossentropy", optimizer="sgd", learning_rate=0.001,
+           metrics="accuracy", dropout=0.1, classes=2)
+
+
+def backend(name):
+    return get_plugin_manager().component("backend", name)()
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_full_size_nt3_summary(candle, name):
+    result = candle("summary", "nt3", "--backend", name)
+    assert result.code == 0, result.err
+    assert result.out.strip().splitlines()[-1] == "total parameters: 154922918"
+
+
+@pytest.mark.parametrize("overrides", [{}, {"locally_connected": True, "conv": [8, 5, 2, 8, 3, 1], "pool": [2, 2]},
+                                       {"activation": "tanh", "out_activation": "sigmoid", "pool": [3, 2]}])
+def test_same_weights_same_function(overrides):
+    spec = nt3_model({**NT3, **overrides}, (120, 1))
+    weights = initial_weights(spec.infos(), "glorot_uniform", 11)
+    x = np.random.default_rng(2).random((6, 120, 1), dtype=np.float32)
+    outputs = {}
+    for name in BACKENDS:
+        b = backend(name)
+        model = b.build(spec, weights, "fp32", 3)
+        assert sum(row[2] for row in b.layer_table(model)) == spec.n_params
+        outputs[name] = b.predict(model, x, 4)
+    np.testing.assert_allclose(outputs["torch"], outputs["keras"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "adagrad", "adadelta"])
+def test_optimizers_take_the_same_step(optimizer):
+    spec = ModelSpec("m", (12, 1), [Flatten(), Dense(8, activation="relu"), Dense(3, activation="softmax")],
+                     "categorical_crossentropy",
+                     OptimizerSpec.from_params({"optimizer": optimizer, "learning_rate": 0.05, "momentum": 0.5
+                                                if optimizer == "sgd" else 0.0}), ["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 12, 1), dtype=np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)]
+    weights = initial_weights(spec.infos(), "glorot_uniform", 1)
+    after = {}
+    for name in BACKENDS:
+        b = backend(name)
+        model = b.build(spec, weights, "fp32", 1)
+        before = b.predict(model, x, 16)
+        for _ in range(3):
+            logs = b.train_epoch(model, x, y, 8, np.arange(16), lambda: None)
+        assert np.isfinite(logs["loss"]) and not np.allclose(before, b.predict(model, x, 16))
+        after[name] = b.predict(model, x, 16)
+    np.testing.assert_allclose(after["torch"], after["keras"], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_permanent_dropout_stays_on_and_mc_dropout(name):
+    x = np.random.default_rng(0).random((32, 10), dtype=np.float32)
+    layers = [Dense(64, activation="relu"), PermanentDropout(0.5), Dense(1)]
+    spec = ModelSpec("m", (10,), layers, "mse", OptimizerSpec("sgd", 0.01))
+    b = backend(name)
+    model = b.build(spec, initial_weights(spec.infos(), "glorot_uniform", 0), "fp32", 0)
+    assert not np.allclose(b.predict(model, x, 32), b.predict(model, x, 32))
+    spec = ModelSpec("m", (10,), [Dense(64, activation="relu"), Dropout(0.5), Dense(1)], "mse",
+                     OptimizerSpec("sgd", 0.01))
+    model = b.build(spec, initial_weights(spec.infos(), "glorot_uniform", 0), "fp32", 0)
+    assert np.array_equal(b.predict(model, x, 32), b.predict(model, x, 32))  # inference: dropout off
+    first, second = b.predict(model, x, 32, monte_carlo=True), b.predict(model, x, 32, monte_carlo=True)
+    assert not np.allclose(first, second)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_reduced_nt3_learns_and_repeats(name, candle_dirs):
+    argv = [*SMALL_NT3, "--backend", name, "-e", "4"]
+    results, history = run("nt3", [*argv, "--experiment_id", "A"])
+    assert results["status"] == "ok" and results["backend"] == name
+    assert history[-1]["val_accuracy"] > 0.9, history
+    again, history_again = run("nt3", [*argv, "--experiment_id", "B"])
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+    strip_again = [{k: v for k, v in row.items() if k != "seconds"} for row in history_again]
+    assert strip == strip_again
+    assert (candle_dirs / "nt3" / "EXP000").exists() is False  # output_dir '.' of the model file: nt3/./A/RUN000
+    assert (candle_dirs / "nt3" / "A" / "RUN000" / "learning_curve.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_bf16_trains(name, candle_dirs):
+    results, history = run("nt3", [*SMALL_NT3, "--backend", name, "-e", "1", "--precision", "bf16"])
+    assert results["status"] == "ok" and np.isfinite(history[0]["val_loss"])
+
+
+def test_unknown_backend_is_a_clear_error(candle):
+    result = candle("run", "nt3", "--backend", "jax", "--data", "synthetic", "--feature_subsample", "100")
+    assert result.code == 2 and "unknown backend 'jax'" in result.err and "keras, torch" in result.err
+
+
+def test_params_has_run_keywords():
+    params = resolve("nt3", ["--backend", "keras"])
+    assert params["backend"] == "keras" and params["precision"] == "fp32" and params["data"] == "real"
