@@ -3,8 +3,8 @@
 Layout under ``ckpt_directory`` (default ``<run_dir>/ckpts``)::
 
     epoch_0005/      every ckpt_save_interval epochs (after ckpt_skip_epochs), pruned by
-                     ckpt_keep_mode (linear: the newest ckpt_keep_limit; exponential: the newest
-                     and those 1, 2, 4, 8 ... epochs older, up to ckpt_keep_limit)
+                     ckpt_keep_mode (linear: the newest ckpt_keep_limit; exponential: ever
+                     sparser with age, at most one per power-of-two span, up to ckpt_keep_limit)
     best/            whenever ckpt_save_best_metric improves (ckpt_save_best)
     latest.json      names the checkpoint written last: the one a restart resumes from
 
@@ -146,7 +146,9 @@ class Checkpoints:
             return
         newest = epochs[-1]
         if self.keep_mode == "exponential":
-            keep = [e for e in reversed(epochs) if e == newest or ((newest - e) & (newest - e - 1)) == 0]
+            # an epoch d epochs older than the newest stays if it is a multiple of the largest
+            # power of two <= d: the older, the sparser; once dropped, never wanted again
+            keep = [e for e in reversed(epochs) if e == newest or e % (1 << ((newest - e).bit_length() - 1)) == 0]
         else:
             keep = list(reversed(epochs))
         keep = set(keep[: self.keep_limit])

@@ -1,4 +1,5 @@
 """Running benchmarks in-process, the way `candle run` does, for tests that need many runs."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Fetching against a real HTTP server on 127.0.0.1: every failure leaves the cache clean."""
+
 import hashlib
 import http.server
 import io

@@ -13,10 +13,17 @@ def test_fans_follow_keras():
     assert compute_fans((49, 5, 4)) == (245, 196)  # locally connected (L', k*in, out)
 
 
-@pytest.mark.parametrize("name, uniform, scale", [
-    ("glorot_uniform", True, 2 / 700), ("he_uniform", True, 2 / 400), ("lecun_uniform", True, 1 / 400),
-    ("glorot_normal", False, 2 / 700), ("he_normal", False, 2 / 400), ("lecun_normal", False, 1 / 400),
-])
+@pytest.mark.parametrize(
+    "name, uniform, scale",
+    [
+        ("glorot_uniform", True, 2 / 700),
+        ("he_uniform", True, 2 / 400),
+        ("lecun_uniform", True, 1 / 400),
+        ("glorot_normal", False, 2 / 700),
+        ("he_normal", False, 2 / 400),
+        ("lecun_normal", False, 1 / 400),
+    ],
+)
 def test_variance_and_family(name, uniform, scale):
     values = initial_kernel(name, (400, 300), np.random.default_rng(0))
     assert values.dtype == np.float32

@@ -4,16 +4,36 @@ from candle_benchmarks.nt3.model import nt3_model
 from candle_core import CandleError
 from candle_core.model import Conv1D, Dense, Flatten, LocallyConnected1D, MaxPool1D, ModelSpec, OptimizerSpec
 
-NT3 = dict(conv=[128, 20, 1, 128, 10, 1], pool=[1, 10], dense=[200, 20], activation="relu",
-           out_activation="softmax", loss="categorical_crossentropy", optimizer="sgd", learning_rate=0.001,
-           metrics="accuracy", dropout=0.1, classes=2)
+NT3 = dict(
+    conv=[128, 20, 1, 128, 10, 1],
+    pool=[1, 10],
+    dense=[200, 20],
+    activation="relu",
+    out_activation="softmax",
+    loss="categorical_crossentropy",
+    optimizer="sgd",
+    learning_rate=0.001,
+    metrics="accuracy",
+    dropout=0.1,
+    classes=2,
+)
 
 
 def test_nt3_reference_architecture():
     spec = nt3_model(NT3, (60483, 1))
     infos = spec.infos()
-    assert [i.kind for i in infos] == ["Conv1D", "MaxPool1D", "Conv1D", "MaxPool1D", "Flatten", "Dense", "Dropout",
-                                       "Dense", "Dropout", "Dense"]
+    assert [i.kind for i in infos] == [
+        "Conv1D",
+        "MaxPool1D",
+        "Conv1D",
+        "MaxPool1D",
+        "Flatten",
+        "Dense",
+        "Dropout",
+        "Dense",
+        "Dropout",
+        "Dense",
+    ]
     assert infos[4].output_shape == (773760,)
     assert [i.n_params for i in infos if i.n_params] == [2688, 163968, 154752200, 4020, 42]
     assert spec.n_params == 154922918
@@ -44,8 +64,9 @@ def test_nt3_rejects_broken_conv_list():
     ],
 )
 def test_impossible_models_are_clear_errors(change, words):
-    base = dict(name="m", input_shape=(10, 1), layers=[Flatten(), Dense(2)], loss="mse",
-                optimizer=OptimizerSpec("sgd", 0.01))
+    base = dict(
+        name="m", input_shape=(10, 1), layers=[Flatten(), Dense(2)], loss="mse", optimizer=OptimizerSpec("sgd", 0.01)
+    )
     with pytest.raises(CandleError, match=words.replace("(", r"\(").replace(")", r"\)")):
         ModelSpec(**{**base, **change})
 

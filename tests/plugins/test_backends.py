@@ -1,17 +1,28 @@
 """Both backends realize one neutral description: same parameters, same function, same training rules."""
+
 import numpy as np
 import pytest
+from helpers import SMALL_NT3, resolve, run
 
 from candle_benchmarks.nt3.model import nt3_model
 from candle_core.initializers import initial_weights
 from candle_core.model import Dense, Dropout, Flatten, ModelSpec, OptimizerSpec, PermanentDropout
 from candle_core.plugin_manager import get_plugin_manager
-from helpers import SMALL_NT3, resolve, run
 
 BACKENDS = ["torch", "keras"]
-NT3 = dict(conv=[128, 20, 1, 128, 10, 1], pool=[1, 10], dense=[200, 20], activation="relu",
-           out_activation="softmax", loss="categorical_crossentropy", optimizer="sgd", learning_rate=0.001,
-           metrics="accuracy", dropout=0.1, classes=2)
+NT3 = dict(
+    conv=[128, 20, 1, 128, 10, 1],
+    pool=[1, 10],
+    dense=[200, 20],
+    activation="relu",
+    out_activation="softmax",
+    loss="categorical_crossentropy",
+    optimizer="sgd",
+    learning_rate=0.001,
+    metrics="accuracy",
+    dropout=0.1,
+    classes=2,
+)
 
 
 def backend(name):
@@ -25,8 +36,14 @@ def test_full_size_nt3_summary(candle, name):
     assert result.out.strip().splitlines()[-1] == "total parameters: 154922918"
 
 
-@pytest.mark.parametrize("overrides", [{}, {"locally_connected": True, "conv": [8, 5, 2, 8, 3, 1], "pool": [2, 2]},
-                                       {"activation": "tanh", "out_activation": "sigmoid", "pool": [3, 2]}])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"locally_connected": True, "conv": [8, 5, 2, 8, 3, 1], "pool": [2, 2]},
+        {"activation": "tanh", "out_activation": "sigmoid", "pool": [3, 2]},
+    ],
+)
 def test_same_weights_same_function(overrides):
     spec = nt3_model({**NT3, **overrides}, (120, 1))
     weights = initial_weights(spec.infos(), "glorot_uniform", 11)
@@ -42,10 +59,16 @@ def test_same_weights_same_function(overrides):
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "adagrad", "adadelta"])
 def test_optimizers_take_the_same_step(optimizer):
-    spec = ModelSpec("m", (12, 1), [Flatten(), Dense(8, activation="relu"), Dense(3, activation="softmax")],
-                     "categorical_crossentropy",
-                     OptimizerSpec.from_params({"optimizer": optimizer, "learning_rate": 0.05, "momentum": 0.5
-                                                if optimizer == "sgd" else 0.0}), ["accuracy"])
+    spec = ModelSpec(
+        "m",
+        (12, 1),
+        [Flatten(), Dense(8, activation="relu"), Dense(3, activation="softmax")],
+        "categorical_crossentropy",
+        OptimizerSpec.from_params(
+            {"optimizer": optimizer, "learning_rate": 0.05, "momentum": 0.5 if optimizer == "sgd" else 0.0}
+        ),
+        ["accuracy"],
+    )
     rng = np.random.default_rng(0)
     x = rng.random((16, 12, 1), dtype=np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)]
@@ -70,8 +93,9 @@ def test_permanent_dropout_stays_on_and_mc_dropout(name):
     b = backend(name)
     model = b.build(spec, initial_weights(spec.infos(), "glorot_uniform", 0), "fp32", 0)
     assert not np.allclose(b.predict(model, x, 32), b.predict(model, x, 32))
-    spec = ModelSpec("m", (10,), [Dense(64, activation="relu"), Dropout(0.5), Dense(1)], "mse",
-                     OptimizerSpec("sgd", 0.01))
+    spec = ModelSpec(
+        "m", (10,), [Dense(64, activation="relu"), Dropout(0.5), Dense(1)], "mse", OptimizerSpec("sgd", 0.01)
+    )
     model = b.build(spec, initial_weights(spec.infos(), "glorot_uniform", 0), "fp32", 0)
     assert np.array_equal(b.predict(model, x, 32), b.predict(model, x, 32))  # inference: dropout off
     first, second = b.predict(model, x, 32, monte_carlo=True), b.predict(model, x, 32, monte_carlo=True)

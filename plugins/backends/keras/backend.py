@@ -20,7 +20,6 @@ from candle_core.model import ModelSpec, OptimizerSpec  # noqa: E402
 from candle_plugins.backends.keras.layers import MonteCarloDropout, keras_layer  # noqa: E402
 
 WEIGHTS_FILE = "model.weights.h5"
-OPTIMIZER_FILE = "optimizer.npz"
 METRICS = {"accuracy": "accuracy", "mae": "mae", "mse": "mse"}
 
 
@@ -119,17 +118,9 @@ class KerasBackend(Backend):
         return [np.asarray(w) for w in model.model.get_weights()]
 
     def save(self, model: KerasModel, directory: Path, include_optimizer: bool = True) -> None:
+        # Keras' weights file (HDF5: data only, no code) holds the optimizer's variables too
         model.model.save_weights(directory / WEIGHTS_FILE)
-        if include_optimizer:
-            variables = model.model.optimizer.variables
-            np.savez(directory / OPTIMIZER_FILE, *[keras.ops.convert_to_numpy(v) for v in variables])
 
     def load(self, model: KerasModel, directory: Path) -> None:
+        model.model.optimizer.build(model.model.trainable_variables)
         model.model.load_weights(directory / WEIGHTS_FILE)
-        path = directory / OPTIMIZER_FILE
-        if path.exists():
-            optimizer = model.model.optimizer
-            optimizer.build(model.model.trainable_variables)
-            with np.load(path, allow_pickle=False) as saved:
-                for variable, name in zip(optimizer.variables, saved.files, strict=True):
-                    variable.assign(saved[name])

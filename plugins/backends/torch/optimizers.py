@@ -5,6 +5,7 @@ the second moment (Keras before it) and torch's RMSprop adds it outside the squa
 inside), which matters early in training, when the moments are small. SGD, Adagrad and
 Adadelta of torch already match Keras (given Keras' initial accumulator of 0.1 for Adagrad).
 """
+
 from __future__ import annotations
 
 import math
