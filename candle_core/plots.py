@@ -16,6 +16,7 @@ def learning_curve(history: Sequence[dict], path: Path, title: str) -> Path | No
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = list(dict.fromkeys(k.removeprefix("val_") for k in history[0] if k not in ("epoch", "seconds", "lr")))
     epochs = [row["epoch"] for row in history]
@@ -26,6 +27,7 @@ def learning_curve(history: Sequence[dict], path: Path, title: str) -> Path | No
             if any(v is not None for v in values):
                 axis.plot(epochs, values, style, marker="o", markersize=3, label=key)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_title(name)
         axis.grid(alpha=0.3)
         axis.legend()

@@ -159,6 +159,7 @@ class CandlePluginManager(pluggy.PluginManager):
                     }
                     if row not in rows:
                         rows.append(row)
+        rows.sort(key=lambda row: (row["family"], row["name"]))
         for failure in self.failures:
             rows.append(
                 {

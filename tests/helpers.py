@@ -21,6 +21,11 @@ def resolve(bench: str, argv: list[str]) -> dict:
     return resolve_parameters(benchmark, registry, parse_keyword_flags(registry, argv, "test")).values
 
 
+def nt3_defaults() -> dict:
+    """NT3's parameters from its default model file (the reference network)."""
+    return resolve("nt3", [])
+
+
 def run(bench: str, argv: list[str]) -> tuple[dict, list[dict]]:
     """Run in this process; return (results.json, history.json)."""
     manager = get_plugin_manager()

@@ -1,22 +1,11 @@
 import pytest
+from helpers import nt3_defaults
 
 from candle_benchmarks.nt3.model import nt3_model
 from candle_core import CandleError
 from candle_core.model import Conv1D, Dense, Flatten, LocallyConnected1D, MaxPool1D, ModelSpec, OptimizerSpec
 
-NT3 = dict(
-    conv=[128, 20, 1, 128, 10, 1],
-    pool=[1, 10],
-    dense=[200, 20],
-    activation="relu",
-    out_activation="softmax",
-    loss="categorical_crossentropy",
-    optimizer="sgd",
-    learning_rate=0.001,
-    metrics="accuracy",
-    dropout=0.1,
-    classes=2,
-)
+NT3 = nt3_defaults()
 
 
 def test_nt3_reference_architecture():

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import SMALL_NT3, resolve, run
+from helpers import SMALL_NT3, nt3_defaults, resolve, run
 
 from candle_benchmarks.nt3.model import nt3_model
 from candle_core.initializers import initial_weights
@@ -10,19 +10,7 @@ from candle_core.model import Dense, Dropout, Flatten, ModelSpec, OptimizerSpec,
 from candle_core.plugin_manager import get_plugin_manager
 
 BACKENDS = ["torch", "keras"]
-NT3 = dict(
-    conv=[128, 20, 1, 128, 10, 1],
-    pool=[1, 10],
-    dense=[200, 20],
-    activation="relu",
-    out_activation="softmax",
-    loss="categorical_crossentropy",
-    optimizer="sgd",
-    learning_rate=0.001,
-    metrics="accuracy",
-    dropout=0.1,
-    classes=2,
-)
+NT3 = nt3_defaults()
 
 
 def backend(name):
@@ -130,3 +118,19 @@ def test_unknown_backend_is_a_clear_error(candle):
 def test_params_has_run_keywords():
     params = resolve("nt3", ["--backend", "keras"])
     assert params["backend"] == "keras" and params["precision"] == "fp32" and params["data"] == "real"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BACKENDS)
+def test_full_width_nt3_training_step(name):
+    """One batch of full-width (60,483 genes) synthetic NT3 through each backend."""
+    from candle_benchmarks.nt3.data import FEATURES, synthetic_tables
+
+    x_train, y_train, _, _ = synthetic_tables(FEATURES)
+    x = (x_train[:40] / x_train.max(axis=0))[..., None].astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[y_train[:40].astype(int)]
+    spec = nt3_model(NT3, (FEATURES, 1))
+    b = backend(name)
+    model = b.build(spec, initial_weights(spec.infos(), spec.initializer, 0), "fp32", 0)
+    logs = b.train_epoch(model, x, y, 20, np.arange(40), lambda: None)
+    assert np.isfinite(logs["loss"]) and sum(row[2] for row in b.layer_table(model)) == 154922918

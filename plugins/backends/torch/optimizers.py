@@ -13,6 +13,20 @@ import math
 import torch
 
 
+def _with_state(optimizer: torch.optim.Optimizer, group: dict, names: tuple[str, ...]) -> tuple[list, list, list]:
+    """The group's parameters that have gradients, their gradients, and their states (created
+    with zero tensors ``names`` and a step count on first use)."""
+    params = [p for p in group["params"] if p.grad is not None]
+    states = [optimizer.state[p] for p in params]
+    for p, state in zip(params, states, strict=True):
+        if not state:
+            state["step"] = 0
+            for name in names:
+                state[name] = torch.zeros_like(p)
+        state["step"] += 1
+    return params, [p.grad for p in params], states
+
+
 class KerasAdam(torch.optim.Optimizer):
     def __init__(self, params, lr: float, beta_1: float, beta_2: float, epsilon: float):
         super().__init__(params, {"lr": lr, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon})
@@ -20,17 +34,9 @@ class KerasAdam(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
+            params, grads, states = _with_state(self, group, ("m", "v"))
             if not params:
                 continue
-            grads = [p.grad for p in params]
-            states = [self.state[p] for p in params]
-            for p, state in zip(params, states, strict=True):
-                if not state:
-                    state["step"] = 0
-                    state["m"] = torch.zeros_like(p)
-                    state["v"] = torch.zeros_like(p)
-                state["step"] += 1
             t = states[0]["step"]
             m, v = [s["m"] for s in states], [s["v"] for s in states]
             torch._foreach_lerp_(m, grads, 1 - group["beta_1"])
@@ -47,20 +53,15 @@ class KerasRMSprop(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
+            params, grads, states = _with_state(self, group, ("v", "m"))
             if not params:
                 continue
-            grads = [p.grad for p in params]
-            for p in params:
-                if not self.state[p]:
-                    self.state[p]["v"] = torch.zeros_like(p)
-                    self.state[p]["m"] = torch.zeros_like(p)
-            v = [self.state[p]["v"] for p in params]
+            v = [s["v"] for s in states]
             torch._foreach_lerp_(v, torch._foreach_mul(grads, grads), 1 - group["rho"])
             increment = torch._foreach_div(grads, torch._foreach_sqrt(torch._foreach_add(v, group["epsilon"])))
             torch._foreach_mul_(increment, group["lr"])
             if group["momentum"]:
-                m = [self.state[p]["m"] for p in params]
+                m = [s["m"] for s in states]
                 torch._foreach_mul_(m, group["momentum"])
                 torch._foreach_add_(m, increment)
                 increment = m
