@@ -10,17 +10,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from candle_core.errors import CandleError
+from candle_core.table import print_table
 
 EXIT_USER_ERROR = 2
-
-
-def _print_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
-    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    for number, row in enumerate(cells):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 def _warn(messages: Sequence[str]) -> None:
@@ -82,7 +74,7 @@ def command_summary(args: argparse.Namespace, rest: Sequence[str]) -> int:
     model = backend.build(spec, None, params["precision"], params["rng_seed"])
     rows = backend.layer_table(model)
     print(f"# {benchmark.name} on {backend.name}: input {(None, *input_shape)}, {params['precision']}")
-    _print_table(rows, ("layer", "output shape", "parameters"))
+    print_table(rows, ("layer", "output shape", "parameters"))
     total = sum(row[2] for row in rows)
     if total != spec.n_params:
         raise CandleError(f"{backend.name} built {total} parameters where the model description has {spec.n_params}")
@@ -101,7 +93,7 @@ def command_params(args: argparse.Namespace, rest: Sequence[str]) -> int:
         print(json.dumps(explained, indent=2, default=str))
         return 0
     print(f"# parameters of benchmark {args.benchmark} (model file {resolved.config_path})")
-    _print_table(
+    print_table(
         [(name, repr(item["value"]), item["source"]) for name, item in explained.items()], ("name", "value", "source")
     )
     return 0
@@ -124,7 +116,7 @@ def command_list(args: argparse.Namespace, rest: Sequence[str]) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        _print_table(
+        print_table(
             [(r["name"], r["trains"], r["plugin"], r["description"]) for r in rows],
             ("benchmark", "trains", "plugin", "description"),
         )
@@ -138,7 +130,7 @@ def command_plugins(args: argparse.Namespace, rest: Sequence[str]) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    _print_table(
+    print_table(
         [(r["family"], r["name"], r["plugin"], r["module"], r["version"], r["status"]) for r in rows],
         ("family", "name", "plugin", "module", "version", "status"),
     )
@@ -150,12 +142,33 @@ def _warn_failures(manager: Any) -> None:
 
 
 # --------------------------------------------------------------------------- parser
+def command_search(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.search.commands import command_search as search
+
+    return search(args, rest)
+
+
+def command_upf(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.search.commands import command_upf as upf
+
+    return upf(args, rest)
+
+
+def command_results(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.search.commands import command_results as results
+
+    return results(args, rest)
+
+
 COMMANDS = {
     "run": command_run,
     "params": command_params,
     "summary": command_summary,
     "list": command_list,
     "plugins": command_plugins,
+    "search": command_search,
+    "upf": command_upf,
+    "results": command_results,
 }
 BENCHMARK_COMMANDS = {
     "run": "train and evaluate a benchmark",
@@ -185,6 +198,22 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         if name == "params":
             command.add_argument("--json", action="store_true", help='print {"name": {"value": ..., "source": ...}}')
             command.add_argument("--all", action="store_true", help="include keywords that have no value")
+    from candle_core.search.options import add_search_options
+
+    for name, text in (
+        ("search", "search hyperparameters: trials of BENCH with values from --space"),
+        ("upf", 'run one trial of BENCH per JSON line of FILE (each with an "id")'),
+    ):
+        command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
+        command.add_argument("benchmark", help="benchmark name (see 'candle list')")
+        if name == "upf":
+            command.add_argument("file", help="UPF file: one JSON object per line")
+        add_search_options(command, upf=name == "upf")
+    command = commands["results"] = sub.add_parser(
+        "results", help="ranked trials of a search", description="ranked trials of a search", allow_abbrev=False
+    )
+    command.add_argument("experiment_dir", help="the search's experiment directory (or its results.sqlite)")
+    command.add_argument("--csv", help="write the table to this CSV file instead")
     for name, text in (("list", "list the benchmarks"), ("plugins", "list the plugins: family, name, module, version")):
         command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
         command.add_argument("--json", action="store_true", help="machine-readable output")
@@ -212,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             print(f"candle {args.command}: error: name a benchmark (see 'candle list')", file=sys.stderr)
             return EXIT_USER_ERROR
-    elif rest:
+    elif rest and args.command not in ("search", "upf"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return COMMANDS[args.command](args, rest)

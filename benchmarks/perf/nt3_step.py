@@ -133,7 +133,7 @@ def accuracy(width: int, epochs: int) -> None:
                     "--data",
                     "synthetic",
                     "--feature_subsample",
-                    "6000",
+                    str(width),
                     "--optimizer",
                     "adam",
                     "-lr",
@@ -154,7 +154,7 @@ def accuracy(width: int, epochs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--widths", type=int, nargs="+", default=[6000, 60483])
+    parser.add_argument("--widths", type=int, nargs="*", default=[6000, 60483], help="none: skip the timing")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--accuracy", action="store_true")
     parser.add_argument("--epochs", type=int, default=4)

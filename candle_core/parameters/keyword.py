@@ -210,7 +210,8 @@ class Keyword:
     def coerce(self, value: Any, from_text: bool = False) -> Any:
         """Check and convert a value from a file (a literal) or the command line (text).
 
-        A list keyword given one scalar in a file keeps it as a scalar, as CANDLE does.
+        A list keyword given one scalar in a file keeps it as a scalar, as CANDLE does; given a
+        text (command line, search), the text is split on spaces and commas.
         Raises ``ValueMismatch`` saying what was expected.
         """
         if self.action == "list-of-lists":
@@ -223,6 +224,8 @@ class Keyword:
             if value is None:
                 return None
             raise ValueMismatch(self.expected())
+        if from_text and self.is_list and isinstance(value, str):
+            value = value.replace(",", " ").split()  # "500 100 50" -> a list, as CANDLE's searches write them
         if isinstance(value, list):
             if not self.is_list:
                 raise ValueMismatch(self.expected() + " (a single value, not a list)")

@@ -1,0 +1,1 @@
+"""Hyperparameter search: spaces, trials, the results store, the driver."""

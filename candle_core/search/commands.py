@@ -1,0 +1,223 @@
+"""``candle search``, ``candle upf`` and ``candle results``: from command-line options to the driver."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from candle_core.errors import CandleError
+from candle_core.search.driver import SearchSettings, SearchSummary, run_search
+from candle_core.search.space import SearchSpace
+from candle_core.search.store import DATABASE, ResultsStore
+from candle_core.search.trial import Objective, SearchAlgorithm
+
+
+def _options(pairs: Sequence[str]) -> dict[str, Any]:
+    from candle_core.parameters.literal import LiteralError, parse_literal
+
+    options = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise CandleError(f"--option {pair!r}: expected KEY=VALUE")
+        try:
+            options[key] = parse_literal(text)
+        except LiteralError:
+            options[key] = text
+    return options
+
+
+def _experiment(manager: Any, benchmark: Any, argv: Sequence[str]) -> tuple[dict, Any]:
+    from candle_core.parameters.command_line import parse_keyword_flags
+    from candle_core.parameters.registry import build_registry
+    from candle_core.parameters.resolve import resolve_parameters
+
+    registry = build_registry(benchmark, manager)
+    resolved = resolve_parameters(benchmark, registry, parse_keyword_flags(registry, argv, "candle search"))
+    for message in resolved.warnings:
+        print(f"candle: warning: {message}", file=sys.stderr)
+    return resolved.values, registry
+
+
+def _run(
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    algorithm_class: type,
+    space: SearchSpace | None,
+    space_name: str,
+    budget: int,
+    options: Mapping[str, Any],
+) -> SearchSummary:
+    from candle_core.plugin_manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    benchmark = manager.benchmark(args.benchmark)
+    params, registry = _experiment(manager, benchmark, argv)
+    if space is not None:
+        space.check_keywords(registry.names(), benchmark.name)
+    if args.workers < 1 or budget < 1:
+        raise CandleError("--workers and --budget must be at least 1")
+    objective = Objective(args.objective, args.maximize, args.objective_mode)
+    seed = params["rng_seed"] if args.seed is None else args.seed
+    settings = SearchSettings(
+        benchmark.name,
+        args.algorithm if space is not None else "upf",
+        space_name,
+        budget,
+        args.workers,
+        objective,
+        seed,
+        tuple(argv),
+        dict(options),
+    )
+    algorithm = algorithm_class(space, objective, seed, budget, args.workers, options)
+    evaluator = manager.component("evaluator", args.evaluator)()(args.workers, args.trial_timeout)
+    experiment_dir = Path(params["run_dir"]).parent
+    return run_search(settings, algorithm, evaluator, params["experiment_id"], experiment_dir, args.resume)
+
+
+def command_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from candle_core.plugin_manager import get_plugin_manager
+    from candle_core.search.space import load_space
+
+    if not args.space:
+        raise CandleError("candle search needs --space FILE (a JSON list of parameters)")
+    space = load_space(args.space)
+    algorithm_class = get_plugin_manager().component("search", args.algorithm)()
+    summary = _run(
+        args, argv, algorithm_class, space, str(Path(args.space).resolve()), args.budget, _options(args.option)
+    )
+    _report(summary, args)
+    return 0
+
+
+class FixedList(SearchAlgorithm):
+    """The parameter sets of a UPF file, in order; on resume, those already run are skipped."""
+
+    def __init__(self, entries: list[tuple[str, dict]], *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.entries, self.position, self.labels = entries, 0, {}
+
+    def ask(self, n: int) -> list[dict]:
+        done = {t.label for t in self.told}
+        proposals = []
+        while len(proposals) < n and self.position < len(self.entries):
+            label, params = self.entries[self.position]
+            self.position += 1
+            if label not in done:
+                self.labels[id(params)] = label
+                proposals.append(params)
+        return proposals
+
+    def label(self, params: Mapping[str, Any]) -> str | None:
+        return self.labels.get(id(params))
+
+    @property
+    def exhausted(self) -> bool:
+        return self.position >= len(self.entries)
+
+
+def read_upf(path: str | Path) -> list[tuple[str, dict]]:
+    """A UPF file: one JSON object per line, each with an "id"; blank lines and # comments skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise CandleError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    entries, seen = [], {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CandleError(f"{path}:{number}: not a JSON object: {exc.msg}") from None
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise CandleError(f'{path}:{number}: each line needs a JSON object with an "id"')
+        label = str(entry.pop("id"))
+        if label in seen:
+            raise CandleError(f"{path}:{number}: id {label!r} already used at line {seen[label]}")
+        seen[label] = number
+        entries.append((label, entry))
+    if not entries:
+        raise CandleError(f"{path}: no parameter sets")
+    return entries
+
+
+def command_upf(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    entries = read_upf(args.file)
+
+    def make(space, objective, seed, budget, workers, options):
+        return FixedList(entries, space, objective, seed, budget, workers, options)
+
+    summary = _run(args, argv, make, None, str(Path(args.file).resolve()), len(entries), {})
+    _report(summary, args)
+    return 0
+
+
+def _report(summary: SearchSummary, args: argparse.Namespace) -> None:
+    failed = sum(t.status != "ok" for t in summary.trials)
+    print(
+        f"candle: {len(summary.trials)} trials ({failed} failed, {summary.resumed} from before the resume) "
+        f"in {summary.experiment_dir}"
+    )
+    if summary.best is not None:
+        print(
+            f"candle: best {args.objective} ({args.objective_mode} epoch) {summary.best.objective:.6g}: "
+            f"trial {summary.best.label or summary.best.id} {json.dumps(summary.best.params, default=str)}"
+        )
+    print(f"candle: results: candle results {summary.experiment_dir}")
+
+
+def command_results(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    directory = Path(args.experiment_dir)
+    database = directory / DATABASE if directory.is_dir() else directory
+    if not database.exists():
+        raise CandleError(f"{database}: no search results here (expected {DATABASE} in the experiment directory)")
+    store = ResultsStore(database)
+    identity = store.settings().get("identity", {})
+    objective = identity.get("objective", {})
+    maximize = bool(objective.get("maximize"))
+    trials = store.trials()
+    ranked = sorted(
+        trials,
+        key=lambda t: (t.status != "ok", t.objective is None, -(t.objective or 0) if maximize else (t.objective or 0)),
+    )
+    names = list(dict.fromkeys(name for t in trials for name in t.params))
+    header = ["rank", "trial", "status", objective.get("metric", "objective"), "seconds", *names, "error"]
+    rows = []
+    for rank, t in enumerate(ranked, start=1):
+        rows.append(
+            [
+                rank,
+                t.label or t.id,
+                t.status,
+                "" if t.objective is None else f"{t.objective:.6g}",
+                "" if t.seconds is None else f"{t.seconds:.1f}",
+                *[t.params.get(n, "") for n in names],
+                (t.error or "").splitlines()[0][:80] if t.error else "",
+            ]
+        )
+    if args.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(rows)
+        Path(args.csv).write_text(buffer.getvalue())
+        print(f"candle: wrote {len(rows)} trials to {args.csv}")
+        return 0
+    from candle_core.table import print_table
+
+    print(
+        f"# {identity.get('benchmark', '?')} / {identity.get('algorithm', '?')}: {len(trials)} trials, "
+        f"{objective.get('metric', '?')} {'maximized' if maximize else 'minimized'} "
+        f"({objective.get('mode', 'best')} epoch)"
+    )
+    print_table(rows, header)
+    return 0

@@ -1,0 +1,94 @@
+"""Running one trial, in whatever process an evaluator gives it.
+
+The trial resolves its parameters like ``candle run BENCH ARGV`` plus the search's values (the
+highest precedence), in ``<experiment>/RUN<id>``, and reports its status, history and results.
+A Python exception is caught and reported; a crash of the process (abort, kill, out of memory)
+is the evaluator's to notice.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from candle_core.search.trial import Objective, Trial
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """Everything a process needs to run a trial."""
+
+    benchmark: str
+    argv: tuple[str, ...]
+    experiment_id: str
+    trial: Trial
+    objective: Objective
+
+    @property
+    def run_id(self) -> str:
+        if self.trial.label:
+            return "RUN_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in self.trial.label)
+        return f"RUN{self.trial.id:04d}"
+
+
+def trial_argv(task: TrialTask) -> list[str]:
+    return [*task.argv, "--experiment_id", task.experiment_id, "--run_id", task.run_id]
+
+
+def run_trial(task: TrialTask) -> Trial:
+    """Run the trial here; return it with status, objective, history, results or error."""
+    from candle_core.errors import CandleError
+    from candle_core.parameters.command_line import parse_keyword_flags
+    from candle_core.parameters.registry import build_registry
+    from candle_core.parameters.resolve import resolve_parameters
+    from candle_core.plugin_manager import get_plugin_manager
+    from candle_core.run import HISTORY_JSON, run_benchmark
+
+    trial = task.trial
+    try:
+        manager = get_plugin_manager()
+        benchmark = manager.benchmark(task.benchmark)
+        registry = build_registry(benchmark, manager)
+        flags = parse_keyword_flags(registry, trial_argv(task), f"trial {trial.id}")
+        resolved = resolve_parameters(
+            benchmark, registry, flags, overrides=trial.params, override_source=f"search trial {trial.id}"
+        )
+        results = run_benchmark(benchmark, resolved.values, manager)
+        history_path = Path(resolved.values["run_dir"]) / HISTORY_JSON
+        history = json.loads(history_path.read_text()) if history_path.exists() else []
+        return _finished(trial, "ok", history, results, None, task.objective)
+    except CandleError as exc:
+        return _finished(trial, "failed", [], {}, "; ".join(exc.messages), task.objective)
+    except Exception as exc:  # noqa: BLE001 — a failing trial is recorded, the search goes on
+        tail = "".join(traceback.format_exception(exc)[-3:]).strip()
+        return _finished(trial, "failed", [], {}, f"{type(exc).__name__}: {exc}\n{tail}", task.objective)
+
+
+def _finished(
+    trial: Trial, status: str, history: list, results: dict, error: str | None, objective: Objective
+) -> Trial:
+    value = objective.of(history) if status == "ok" else None
+    if status == "ok" and value is None:
+        status, error = "failed", f"the run reported no '{objective.metric}'"
+    return Trial(trial.id, trial.params, status, value, history, _plain(results), error, trial.label)
+
+
+def _plain(results: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in results.items() if k != "params"}
+
+
+def describe_exit(code: int | None) -> str:
+    """Say how a trial process ended."""
+    import signal
+
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"

@@ -1,0 +1,33 @@
+"""Command-line options of ``candle search`` and ``candle upf`` (kept light: the CLI imports it)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_search_options(parser: argparse.ArgumentParser, upf: bool = False) -> None:
+    """Options shared by ``search`` and ``upf`` (keyword flags for the runs follow them)."""
+    if not upf:
+        parser.add_argument("--algorithm", default="random", help="grid, random, mbo, ga, ... (see 'candle plugins')")
+        parser.add_argument("--space", help="search-space JSON file (CANDLE GA format)")
+        parser.add_argument("--budget", type=int, default=10, help="number of trials in all")
+        parser.add_argument(
+            "--option",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="an algorithm option, e.g. population=16, grid_points=5 (repeatable)",
+        )
+    parser.add_argument("--workers", type=int, default=1, help="trials running at once")
+    parser.add_argument("--evaluator", default="local", help="where trials run: local, mpi")
+    parser.add_argument("--objective", default="val_loss", help="metric to optimize (default val_loss)")
+    parser.add_argument("--maximize", action="store_true", help="maximize the objective (default: minimize)")
+    parser.add_argument(
+        "--objective-mode",
+        choices=["best", "last"],
+        default="best",
+        help="the objective's value at the best epoch of a trial (default) or at its last",
+    )
+    parser.add_argument("--trial-timeout", type=float, default=None, help="seconds before a trial is killed")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the search (default: rng_seed)")
+    parser.add_argument("--resume", action="store_true", help="continue the experiment's interrupted search")

@@ -1,0 +1,1 @@
+"""Evaluators: where a search's trials run (local processes, MPI ranks)."""

@@ -1,0 +1,93 @@
+"""The local evaluator: each trial in its own process, ``workers`` at once, on this machine.
+
+Processes come from a fork server that has already imported candle, so starting a trial costs
+milliseconds, and a trial that crashes — Python exception, ``os.abort``, a kill by the OOM
+killer — or outlives ``trial_timeout`` is recorded as failed with its reason while the search
+goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Iterable
+from multiprocessing.connection import wait
+
+from candle_core import hookimpl
+from candle_core.search.execute import TrialTask, describe_exit, run_trial
+from candle_core.search.trial import Evaluator, Trial
+
+
+def _child(task: TrialTask, connection) -> None:
+    connection.send(run_trial(task))
+    connection.close()
+
+
+class LocalEvaluator(Evaluator):
+    def __init__(self, workers: int, trial_timeout: float | None = None) -> None:
+        self.workers = workers
+        self.trial_timeout = trial_timeout if trial_timeout and trial_timeout > 0 else None
+        self.context = multiprocessing.get_context("forkserver")
+        # what every trial needs, imported once in the fork server (matplotlib: the learning curve)
+        self.context.set_forkserver_preload(
+            ["candle_core.search.execute", "candle_core.plugin_manager", "candle_core.run", "matplotlib.pyplot"]
+        )
+        self.running: dict = {}  # receiving connection -> (process, trial, deadline)
+
+    def submit(self, task: TrialTask) -> None:
+        receiver, sender = self.context.Pipe(duplex=False)
+        process = self.context.Process(target=_child, args=(task, sender), daemon=True)
+        process.start()
+        sender.close()
+        deadline = time.monotonic() + self.trial_timeout if self.trial_timeout else None
+        self.running[receiver] = (process, task.trial, deadline)
+
+    def completed(self, timeout: float | None) -> Iterable[Trial]:
+        if not self.running:
+            return []
+        deadlines = [d for *_, d in self.running.values() if d is not None]
+        if deadlines:
+            until_deadline = max(0.0, min(deadlines) - time.monotonic())
+            timeout = until_deadline if timeout is None else min(timeout, until_deadline)
+        # a connection is ready when the trial sent its result or its process died (end of file)
+        ready = set(wait(list(self.running), timeout))
+        done = []
+        now = time.monotonic()
+        for receiver in list(self.running):
+            process, trial, deadline = self.running[receiver]
+            if receiver in ready:
+                done.append(self._collect(process, receiver, trial))
+            elif deadline is not None and now >= deadline:
+                process.kill()
+                process.join()
+                receiver.close()
+                error = f"timeout: killed after {self.trial_timeout:g} s"
+                done.append(Trial(trial.id, trial.params, "failed", error=error, label=trial.label))
+            else:
+                continue
+            del self.running[receiver]
+        return done
+
+    def _collect(self, process, receiver, trial: Trial) -> Trial:
+        try:
+            result = receiver.recv()
+        except (EOFError, OSError):
+            result = None
+        receiver.close()
+        process.join()
+        if result is None:
+            error = f"trial process {describe_exit(process.exitcode)}"
+            return Trial(trial.id, trial.params, "failed", error=error, label=trial.label)
+        return result
+
+    def shutdown(self) -> None:
+        for receiver, (process, _, _) in self.running.items():
+            process.kill()
+            process.join()
+            receiver.close()
+        self.running.clear()
+
+
+@hookimpl
+def candle_evaluators():
+    return {"local": lambda: LocalEvaluator}

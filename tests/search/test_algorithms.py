@@ -1,0 +1,34 @@
+"""Each algorithm on the cheap analytic functions, in this process."""
+
+import numpy as np
+import pytest
+
+from candle_benchmarks.testfn.functions import MINIMA
+from candle_benchmarks.testfn.harness import optimize
+from candle_core.plugin_manager import get_plugin_manager
+
+
+def algorithm(name):
+    return get_plugin_manager().component("search", name)()
+
+
+@pytest.mark.parametrize("name", ["random", "mbo", "ga"])
+def test_algorithms_improve_and_are_reproducible(name):
+    curve = optimize(algorithm(name), "branin", budget=30, seed=3)
+    assert len(curve) == 30 and curve[-1] < curve[3] and curve[-1] >= MINIMA["branin"] - 1e-6
+    assert optimize(algorithm(name), "branin", budget=30, seed=3) == curve
+    assert optimize(algorithm(name), "branin", budget=30, seed=4) != curve
+
+
+def test_grid_covers_the_grid_then_stops():
+    curve = optimize(algorithm("grid"), "branin", budget=100, seed=0, options={"grid_points": 4})
+    assert len(curve) == 16
+
+
+def test_mbo_beats_random_on_most_functions():
+    wins = 0
+    for function in ("branin", "hartmann6", "rosenbrock"):
+        mbo = np.median([optimize(algorithm("mbo"), function, 40, seed)[-1] for seed in range(5)])
+        rnd = np.median([optimize(algorithm("random"), function, 40, seed)[-1] for seed in range(5)])
+        wins += mbo < rnd
+    assert wins >= 2
