@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from candle_benchmarks.testfn.functions import FUNCTIONS
 from candle_core.search.space import Parameter, SearchSpace
-from candle_core.search.trial import Objective, Trial
+from candle_core.search.trial import Objective, Proposal, Trial
 
 BOUNDS = {
     "branin": [(-5.0, 10.0), (0.0, 15.0)],
@@ -32,7 +32,8 @@ def optimize(algorithm_class, function: str, budget: int, seed: int, workers: in
         batch = algorithm.ask(min(workers, budget - len(curve)))
         if not batch:
             break
-        for params in batch:
+        for proposal in batch:
+            params = proposal.params if isinstance(proposal, Proposal) else proposal
             value = f([params[name] for name in space.names])
             algorithm.tell(Trial(next_id, params, "ok", value))
             next_id += 1

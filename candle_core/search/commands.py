@@ -15,7 +15,7 @@ from candle_core.errors import CandleError
 from candle_core.search.driver import SearchSettings, SearchSummary, run_search
 from candle_core.search.space import SearchSpace
 from candle_core.search.store import DATABASE, ResultsStore
-from candle_core.search.trial import Objective, SearchAlgorithm
+from candle_core.search.trial import Objective, Proposal, SearchAlgorithm
 
 
 def _options(pairs: Sequence[str]) -> dict[str, Any]:
@@ -53,7 +53,8 @@ def _run(
     space_name: str,
     budget: int,
     options: Mapping[str, Any],
-) -> SearchSummary:
+) -> SearchSummary | None:
+    """Run the search; None on an MPI worker rank (it served trials; rank 0 reports)."""
     from candle_core.plugin_manager import get_plugin_manager
 
     manager = get_plugin_manager()
@@ -76,8 +77,12 @@ def _run(
         tuple(argv),
         dict(options),
     )
-    algorithm = algorithm_class(space, objective, seed, budget, args.workers, options)
     evaluator = manager.component("evaluator", args.evaluator)()(args.workers, args.trial_timeout)
+    if getattr(evaluator, "is_worker", False):  # an MPI rank other than 0: run trials until told to stop
+        evaluator.serve()
+        return None
+    settings.workers = evaluator.workers
+    algorithm = algorithm_class(space, objective, seed, budget, evaluator.workers, options)
     experiment_dir = Path(params["run_dir"]).parent
     return run_search(settings, algorithm, evaluator, params["experiment_id"], experiment_dir, args.resume)
 
@@ -102,21 +107,17 @@ class FixedList(SearchAlgorithm):
 
     def __init__(self, entries: list[tuple[str, dict]], *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.entries, self.position, self.labels = entries, 0, {}
+        self.entries, self.position = entries, 0
 
-    def ask(self, n: int) -> list[dict]:
+    def ask(self, n: int) -> list[Proposal]:
         done = {t.label for t in self.told}
         proposals = []
         while len(proposals) < n and self.position < len(self.entries):
             label, params = self.entries[self.position]
             self.position += 1
             if label not in done:
-                self.labels[id(params)] = label
-                proposals.append(params)
+                proposals.append(Proposal(params, label=label))
         return proposals
-
-    def label(self, params: Mapping[str, Any]) -> str | None:
-        return self.labels.get(id(params))
 
     @property
     def exhausted(self) -> bool:
@@ -161,7 +162,9 @@ def command_upf(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
-def _report(summary: SearchSummary, args: argparse.Namespace) -> None:
+def _report(summary: SearchSummary | None, args: argparse.Namespace) -> None:
+    if summary is None:
+        return
     failed = sum(t.status != "ok" for t in summary.trials)
     print(
         f"candle: {len(summary.trials)} trials ({failed} failed, {summary.resumed} from before the resume) "

@@ -16,7 +16,7 @@ from typing import Any
 from candle_core.errors import CandleError
 from candle_core.search.execute import TrialTask
 from candle_core.search.store import DATABASE, ResultsStore
-from candle_core.search.trial import Objective, SearchAlgorithm, Trial
+from candle_core.search.trial import Objective, Proposal, SearchAlgorithm, Trial
 
 PROGRESS_PNG = "search_progress.png"
 
@@ -73,6 +73,7 @@ def run_search(
     for trial in finished:
         algorithm.tell(trial)
     all_trials = list(finished)
+    trial_by_id = {t.id: t for t in finished}
     best = _best(all_trials, settings.objective)
     next_id = max((t.id for t in finished), default=-1) + 1
     running: dict[int, Trial] = {}
@@ -81,8 +82,19 @@ def run_search(
         while len(all_trials) < settings.budget or running:
             room = min(settings.workers - len(running), settings.budget - len(all_trials) - len(running))
             if room > 0 and not algorithm.exhausted:
-                for params in algorithm.ask(room):
-                    trial = Trial(next_id, dict(params), "running", label=algorithm.label(params))
+                for proposal in algorithm.ask(room):
+                    if not isinstance(proposal, Proposal):
+                        proposal = Proposal(dict(proposal))
+                    parent = proposal.warm_start
+                    warm = None if parent is None else str(experiment_dir / TrialTask.run_id_of(trial_by_id[parent]))
+                    trial = Trial(
+                        next_id,
+                        dict(proposal.params),
+                        "running",
+                        label=proposal.label,
+                        warm_start=warm,
+                        checkpoint=proposal.checkpoint,
+                    )
                     next_id += 1
                     task = TrialTask(settings.benchmark, settings.argv, experiment_id, trial, settings.objective)
                     store.start_trial(trial.id, trial.params, str(experiment_dir / task.run_id), trial.label)
@@ -95,6 +107,7 @@ def run_search(
                 store.finish_trial(done.id, done.status, done.objective, done.history, done.results, done.error)
                 algorithm.tell(done)
                 all_trials.append(done)
+                trial_by_id[done.id] = done
                 if done.status == "ok" and settings.objective.better(done.objective, best.objective if best else None):
                     best = done
                 bar.update(1)

@@ -29,9 +29,13 @@ class TrialTask:
 
     @property
     def run_id(self) -> str:
-        if self.trial.label:
-            return "RUN_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in self.trial.label)
-        return f"RUN{self.trial.id:04d}"
+        return self.run_id_of(self.trial)
+
+    @staticmethod
+    def run_id_of(trial: Trial) -> str:
+        if trial.label:
+            return "RUN_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in trial.label)
+        return f"RUN{trial.id:04d}"
 
 
 def trial_argv(task: TrialTask) -> list[str]:
@@ -48,14 +52,21 @@ def run_trial(task: TrialTask) -> Trial:
     from candle_core.run import HISTORY_JSON, run_benchmark
 
     trial = task.trial
+    overrides = dict(trial.params)
     try:
         manager = get_plugin_manager()
         benchmark = manager.benchmark(task.benchmark)
         registry = build_registry(benchmark, manager)
         flags = parse_keyword_flags(registry, trial_argv(task), f"trial {trial.id}")
+        if trial.warm_start:
+            overrides["ckpt_restart_mode"] = "auto"
         resolved = resolve_parameters(
-            benchmark, registry, flags, overrides=trial.params, override_source=f"search trial {trial.id}"
+            benchmark, registry, flags, overrides=overrides, override_source=f"search trial {trial.id}"
         )
+        if trial.warm_start:
+            _continue_from(Path(trial.warm_start), Path(resolved.values["run_dir"]))
+        if trial.checkpoint and not resolved.values.get("ckpt_save_interval"):
+            resolved.values["ckpt_save_interval"] = resolved.values["epochs"]  # the last epoch
         results = run_benchmark(benchmark, resolved.values, manager)
         history_path = Path(resolved.values["run_dir"]) / HISTORY_JSON
         history = json.loads(history_path.read_text()) if history_path.exists() else []
@@ -67,13 +78,41 @@ def run_trial(task: TrialTask) -> Trial:
         return _finished(trial, "failed", [], {}, f"{type(exc).__name__}: {exc}\n{tail}", task.objective)
 
 
+def _continue_from(parent: Path, run_dir: Path) -> None:
+    """Copy the parent trial's latest checkpoint, so that this trial resumes its training (a
+    benchmark without checkpoints simply trains from the start)."""
+    import shutil
+
+    source = parent / "ckpts"
+    latest = source / "latest.json"
+    if not latest.exists():
+        return
+    name = json.loads(latest.read_text())["checkpoint"]
+    target = run_dir / "ckpts"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    shutil.copytree(source / name, target / name)
+    shutil.copy2(latest, target / "latest.json")
+
+
 def _finished(
     trial: Trial, status: str, history: list, results: dict, error: str | None, objective: Objective
 ) -> Trial:
     value = objective.of(history) if status == "ok" else None
     if status == "ok" and value is None:
         status, error = "failed", f"the run reported no '{objective.metric}'"
-    return Trial(trial.id, trial.params, status, value, history, _plain(results), error, trial.label)
+    return Trial(
+        trial.id,
+        trial.params,
+        status,
+        value,
+        history,
+        _plain(results),
+        error,
+        trial.label,
+        trial.warm_start,
+        trial.checkpoint,
+    )
 
 
 def _plain(results: dict[str, Any]) -> dict[str, Any]:

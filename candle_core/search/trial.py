@@ -32,6 +32,19 @@ class Trial:
     results: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     label: str | None = None  # a name given by the user (UPF "id"); names the run directory
+    warm_start: str | None = None  # run directory whose checkpoints this trial continues from
+    checkpoint: bool = False  # save a checkpoint at the last epoch
+
+
+@dataclass
+class Proposal:
+    """What an algorithm may return instead of a bare parameter dict: a name for the trial
+    (its run directory) and a finished trial whose checkpoints it continues from."""
+
+    params: dict[str, Any]
+    label: str | None = None
+    warm_start: int | None = None  # id of the trial to continue from
+    checkpoint: bool = False  # keep a checkpoint of the last epoch, for trials that continue this one
 
 
 @dataclass(frozen=True)
@@ -77,8 +90,8 @@ class SearchAlgorithm(abc.ABC):
         self.told: list[Trial] = []
 
     @abc.abstractmethod
-    def ask(self, n: int) -> list[dict[str, Any]]:
-        """Up to ``n`` new parameter sets; fewer (even none) while waiting for results."""
+    def ask(self, n: int) -> list[dict[str, Any] | Proposal]:
+        """Up to ``n`` new parameter sets (or Proposals); fewer, even none, while waiting for results."""
 
     def tell(self, trial: Trial) -> None:
         self.told.append(trial)
@@ -87,10 +100,6 @@ class SearchAlgorithm(abc.ABC):
     def exhausted(self) -> bool:
         """True when the algorithm has nothing more to propose (a finished grid)."""
         return False
-
-    def label(self, params: Mapping[str, Any]) -> str | None:
-        """A name for the trial of ``params`` (None: numbered)."""
-        return None
 
     def scored(self) -> list[tuple[dict[str, Any], float]]:
         """(parameters, loss to minimize) of the successful trials told so far."""

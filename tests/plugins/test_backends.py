@@ -134,3 +134,12 @@ def test_full_width_nt3_training_step(name):
     model = b.build(spec, initial_weights(spec.infos(), spec.initializer, 0), "fp32", 0)
     logs = b.train_epoch(model, x, y, 20, np.arange(40), lambda: None)
     assert np.isfinite(logs["loss"]) and sum(row[2] for row in b.layer_table(model)) == 154922918
+
+
+def test_thin_convolutions_deeper_in_the_network():
+    """A second convolution thin enough for the GEMM path (8 channels x kernel 5) matches Keras."""
+    spec = nt3_model({**NT3, "conv": [8, 10, 1, 8, 5, 1], "dense": [16]}, (120, 1))
+    weights = initial_weights(spec.infos(), "glorot_uniform", 5)
+    x = np.random.default_rng(1).random((4, 120, 1), dtype=np.float32)
+    outputs = [backend(name).predict(backend(name).build(spec, weights, "fp32", 0), x, 4) for name in BACKENDS]
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-4, atol=1e-6)

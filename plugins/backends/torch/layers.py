@@ -37,7 +37,8 @@ ACTIVATIONS = {
 def _parameter(array: np.ndarray | None, shape: tuple[int, ...]) -> nn.Parameter:
     if array is None:
         return nn.Parameter(torch.zeros(shape))
-    return nn.Parameter(torch.tensor(array, dtype=torch.float32))  # a copy: never alias the caller's array
+    # a contiguous copy: never alias the caller's array, never inherit a transposed array's strides
+    return nn.Parameter(torch.tensor(np.ascontiguousarray(array), dtype=torch.float32))
 
 
 def _as_image(x: torch.Tensor) -> torch.Tensor:
@@ -65,7 +66,7 @@ class Conv1D(nn.Module):
         if self.thin:
             patches = x.unfold(1, self.kernel_size, self.stride)  # (N, L', C, k)
             n, length = patches.shape[:2]
-            matrix = self.weight.view(self.weight.shape[0], -1).t()  # (C*k, out), same (c, k) order
+            matrix = self.weight.reshape(self.weight.shape[0], -1).t()  # (C*k, out), same (c, k) order
             out = torch.addmm(self.bias, patches.reshape(n * length, -1), matrix)
             return out.view(n, length, -1)
         weight = self.weight.contiguous(memory_format=torch.channels_last)
