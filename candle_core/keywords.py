@@ -185,6 +185,12 @@ RUN = [
         "choices": ["fp32", "bf16"],
         "help": "fp32, or bf16 mixed precision (bfloat16 compute, float32 weights)",
     },
+    {
+        "name": "plots",
+        "type": str2bool,
+        "default": True,
+        "help": "draw learning_curve.png (search trials: off unless given)",
+    },
     {"name": "monitor", "type": str, "default": "val_loss", "help": "metric watched by early_stop and reduce_lr"},
     {"name": "min_delta", "type": float, "default": 0.0, "help": "smallest change of monitor that counts as progress"},
     {"name": "early_stop_patience", "type": int, "default": 10, "help": "epochs without progress before early_stop"},

@@ -122,9 +122,11 @@ class RunContext:
         if self._bar is not None:
             self._bar.close()
         wall = self.elapsed
-        from candle_core.plots import learning_curve
+        curve = None
+        if self.params.get("plots", True):
+            from candle_core.plots import learning_curve
 
-        curve = learning_curve(self.history, self.run_dir / LEARNING_CURVE_PNG, str(self.params.get("model_name")))
+            curve = learning_curve(self.history, self.run_dir / LEARNING_CURVE_PNG, str(self.params.get("model_name")))
         results = {
             "objective": self.objective_summary(),
             "epochs_run": len(self.history),

@@ -84,7 +84,9 @@ def _run(
     settings.workers = evaluator.workers
     algorithm = algorithm_class(space, objective, seed, budget, evaluator.workers, options)
     experiment_dir = Path(params["run_dir"]).parent
-    return run_search(settings, algorithm, evaluator, params["experiment_id"], experiment_dir, args.resume)
+    return run_search(
+        settings, algorithm, evaluator, params["experiment_id"], experiment_dir, args.resume, args.keep_models
+    )
 
 
 def command_search(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 
 from candle_core.errors import CandleError
 from candle_core.search.execute import TrialTask
+from candle_core.search.model_cache import ModelCache
 from candle_core.search.store import DATABASE, ResultsStore
 from candle_core.search.trial import Objective, Proposal, SearchAlgorithm, Trial
 
@@ -67,9 +68,13 @@ def run_search(
     experiment_id: str,
     experiment_dir: Path,
     resume: bool = False,
+    keep_models: int | None = None,
 ) -> SearchSummary:
     store = ResultsStore(experiment_dir / DATABASE)
     finished = _prepare(store, settings, resume)
+    cache = ModelCache(
+        experiment_dir, keep_models, settings.objective, lambda trial: experiment_dir / TrialTask.run_id_of(trial)
+    )
     for trial in finished:
         algorithm.tell(trial)
     all_trials = list(finished)
@@ -108,6 +113,7 @@ def run_search(
                 algorithm.tell(done)
                 all_trials.append(done)
                 trial_by_id[done.id] = done
+                cache.update(all_trials, algorithm.protected())
                 if done.status == "ok" and settings.objective.better(done.objective, best.objective if best else None):
                     best = done
                 bar.update(1)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from candle_core.plugin_manager import get_plugin_manager
 from candle_core.search.trial import Objective, Trial
 
 
@@ -48,7 +49,6 @@ def run_trial(task: TrialTask) -> Trial:
     from candle_core.parameters.command_line import parse_keyword_flags
     from candle_core.parameters.registry import build_registry
     from candle_core.parameters.resolve import resolve_parameters
-    from candle_core.plugin_manager import get_plugin_manager
     from candle_core.run import HISTORY_JSON, run_benchmark
 
     trial = task.trial
@@ -65,6 +65,8 @@ def run_trial(task: TrialTask) -> Trial:
         )
         if trial.warm_start:
             _continue_from(Path(trial.warm_start), Path(resolved.values["run_dir"]))
+        if "plots" not in trial.params and "--plots" not in task.argv:
+            resolved.values["plots"] = False  # one picture per search (search_progress.png), not per trial
         if trial.checkpoint and not resolved.values.get("ckpt_save_interval"):
             resolved.values["ckpt_save_interval"] = resolved.values["epochs"]  # the last epoch
         results = run_benchmark(benchmark, resolved.values, manager)

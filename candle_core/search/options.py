@@ -31,3 +31,10 @@ def add_search_options(parser: argparse.ArgumentParser, upf: bool = False) -> No
     parser.add_argument("--trial-timeout", type=float, default=None, help="seconds before a trial is killed")
     parser.add_argument("--seed", type=int, default=None, help="seed of the search (default: rng_seed)")
     parser.add_argument("--resume", action="store_true", help="continue the experiment's interrupted search")
+    parser.add_argument(
+        "--keep-models",
+        type=int,
+        default=None,
+        metavar="K",
+        help="keep the trained models of the best K trials only (default: keep all)",
+    )

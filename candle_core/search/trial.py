@@ -101,6 +101,10 @@ class SearchAlgorithm(abc.ABC):
         """True when the algorithm has nothing more to propose (a finished grid)."""
         return False
 
+    def protected(self) -> set[int]:
+        """Ids of finished trials this algorithm may still continue from (kept by the model cache)."""
+        return set()
+
     def scored(self) -> list[tuple[dict[str, Any], float]]:
         """(parameters, loss to minimize) of the successful trials told so far."""
         return [

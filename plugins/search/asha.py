@@ -53,6 +53,17 @@ class SuccessiveHalving(SearchAlgorithm):
     def _reached(self) -> set[tuple[str, int]]:
         return {(_config_key(t.params), self._rung(t)) for t in self.told} | self.pending
 
+    def protected(self) -> set[int]:
+        """Finished trials below the top rung whose configuration has not gone higher yet."""
+        reached = self._reached()
+        return {
+            t.id
+            for t in self.told
+            if t.status == "ok"
+            and self._rung(t) < len(self.budgets) - 1
+            and (_config_key(t.params), self._rung(t) + 1) not in reached
+        }
+
     def _promotion(self) -> Proposal | None:
         reached = self._reached()
         for rung in range(len(self.budgets) - 2, -1, -1):

@@ -61,6 +61,10 @@ class PopulationBasedTraining(SearchAlgorithm):
             proposals.append(Proposal(params, label=label, warm_start=parent, checkpoint=True))
         return proposals
 
+    def protected(self) -> set[int]:
+        round_ = self._current_round()
+        return {t.id for t in self._round_results(round_ - 1).values()} if round_ else set()
+
     def _next(self, member: int, previous: int) -> tuple[dict, int]:
         results = self._round_results(previous)
         ranked = sorted(

@@ -175,3 +175,48 @@ def test_search_errors(candle, tmp_path, space):
     assert result.code == 2 and "unknown search 'annealing'" in result.err
     result = candle("search", "testfn", "--budget", "2")
     assert result.code == 2 and "--space" in result.err
+
+
+def test_model_cache_keeps_the_best_k(tmp_path, candle_dirs):
+    space = tmp_path / "lr.json"
+    space.write_text(
+        json.dumps([{"name": "learning_rate", "type": "float", "lower": 1e-4, "upper": 1e-2, "log": True}])
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "candle_core.cli",
+        "search",
+        "nt3",
+        "--space",
+        str(space),
+        "--budget",
+        "5",
+        "--workers",
+        "2",
+        "--keep-models",
+        "2",
+        "--data",
+        "synthetic",
+        "--feature_subsample",
+        "120",
+        "-e",
+        "1",
+        "--conv",
+        "8",
+        "10",
+        "1",
+        "--dense",
+        "16",
+        "--experiment_id",
+        "C",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    folder = candle_dirs / "nt3" / "C"
+    trials = sorted(ResultsStore(folder / "results.sqlite").trials(), key=lambda t: t.objective)
+    with_model = {t.id for t in trials if (folder / f"RUN{t.id:04d}" / "model").exists()}
+    assert with_model == {trials[0].id, trials[1].id}
+    assert all((folder / f"RUN{t.id:04d}" / "results.json").exists() for t in trials)
+    index = json.loads((folder / "model_cache.json").read_text())
+    assert sorted(index["removed"]) == sorted(t.id for t in trials[2:])

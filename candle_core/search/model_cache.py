@@ -1,0 +1,57 @@
+"""The model cache of a search: keep the trained models of the best K trials, delete the rest as
+the search goes (``--keep-models K``).
+
+A trial's trained state is its ``model/`` and ``ckpts/`` folders; its history, results and
+parameters always stay. Trials that the algorithm may still continue from (ASHA's promotion
+candidates, PBT's current population: ``SearchAlgorithm.protected``) are never deleted, so
+warm starts and PBT's weight copies read from the cache. ``model_cache.json`` in the experiment
+directory lists what is kept and what was deleted.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from candle_core.atomic import write_json_atomic
+from candle_core.search.trial import Objective, Trial
+
+STATE_FOLDERS = ("model", "ckpts")
+INDEX = "model_cache.json"
+
+
+class ModelCache:
+    def __init__(
+        self, experiment_dir: Path, keep: int | None, objective: Objective, run_dir_of: Callable[[Trial], Path]
+    ) -> None:
+        self.experiment_dir, self.keep, self.objective, self.run_dir_of = experiment_dir, keep, objective, run_dir_of
+        self.removed: set[int] = set()
+
+    def update(self, trials: Sequence[Trial], protected: Iterable[int] = ()) -> list[int]:
+        """Delete the state of every finished trial outside the best ``keep`` and ``protected``."""
+        if self.keep is None:
+            return []
+        ranked = sorted(
+            (t for t in trials if t.status == "ok" and t.objective is not None),
+            key=lambda t: self.objective.loss(t.objective),
+        )
+        kept = {t.id for t in ranked[: self.keep]} | set(protected)
+        newly = []
+        for trial in trials:
+            if trial.id in kept or trial.id in self.removed or trial.status == "running":
+                continue
+            for folder in STATE_FOLDERS:
+                shutil.rmtree(self.run_dir_of(trial) / folder, ignore_errors=True)
+            self.removed.add(trial.id)
+            newly.append(trial.id)
+        write_json_atomic(
+            self.experiment_dir / INDEX,
+            {
+                "keep": self.keep,
+                "kept": sorted(t.id for t in ranked[: self.keep]),
+                "protected": sorted(set(protected)),
+                "removed": sorted(self.removed),
+            },
+        )
+        return newly
