@@ -85,7 +85,10 @@ class MPIEvaluator(Evaluator):
         local = LocalEvaluator(1, self.trial_timeout, self.threads)
         status = self.MPI.Status()
         while True:
-            task = self.comm.recv(source=0, tag=self.MPI.ANY_TAG, status=status)
+            # wait without spinning: MPICH's blocking receive busy-polls, taking a core from the trials
+            while not self.comm.Iprobe(source=0, tag=self.MPI.ANY_TAG, status=status):
+                time.sleep(POLL_SECONDS)
+            task = self.comm.recv(source=0, tag=status.Get_tag())
             if status.Get_tag() == STOP:
                 break
             local.submit(task)
