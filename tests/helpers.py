@@ -11,6 +11,10 @@ from candle_core.parameters.resolve import resolve_parameters
 from candle_core.plugin_manager import get_plugin_manager
 from candle_core.run import run_benchmark
 
+BRANIN_SPACE = [
+    {"name": "x1", "type": "float", "lower": -5, "upper": 10},
+    {"name": "x2", "type": "float", "lower": 0, "upper": 15},
+]
 SMALL_NT3 = ["--data", "synthetic", "--feature_subsample", "300", "--optimizer", "adam", "-lr", "0.0003"]
 
 

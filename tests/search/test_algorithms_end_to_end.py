@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import BRANIN_SPACE
 
 from candle_core.search.store import ResultsStore
 
@@ -88,13 +89,7 @@ def test_every_algorithm_on_reduced_nt3(tmp_path, candle_dirs, algorithm, evalua
 
 
 def test_asha_promotes_the_best_and_continues_them(candle, candle_dirs, tmp_path):
-    space = space_file(
-        tmp_path,
-        [
-            {"name": "x1", "type": "float", "lower": -5, "upper": 10},
-            {"name": "x2", "type": "float", "lower": 0, "upper": 15},
-        ],
-    )
+    space = space_file(tmp_path, BRANIN_SPACE)
     result = candle(
         "search",
         "testfn",
@@ -158,13 +153,7 @@ def test_pbt_copies_weights_of_the_best_into_the_worst(tmp_path, candle_dirs):
 
 
 def test_hyperspace_runs_every_subspace(candle, candle_dirs, tmp_path):
-    space = space_file(
-        tmp_path,
-        [
-            {"name": "x1", "type": "float", "lower": -5, "upper": 10},
-            {"name": "x2", "type": "float", "lower": 0, "upper": 15},
-        ],
-    )
+    space = space_file(tmp_path, BRANIN_SPACE)
     result = candle(
         "search",
         "testfn",

@@ -9,14 +9,11 @@ import sys
 import time
 
 import pytest
+from helpers import BRANIN_SPACE
 
 from candle_core.search.store import ResultsStore
 
-SPACE = [
-    {"name": "x1", "type": "float", "lower": -5, "upper": 10},
-    {"name": "x2", "type": "float", "lower": 0, "upper": 15},
-    {"name": "function", "type": "constant", "value": "branin"},
-]
+SPACE = [*BRANIN_SPACE, {"name": "function", "type": "constant", "value": "branin"}]
 
 
 @pytest.fixture
