@@ -23,10 +23,20 @@ class Backend(abc.ABC):
     name: str = ""
 
     @abc.abstractmethod
-    def build(self, spec: ModelSpec, weights: list[dict[str, np.ndarray]] | None, precision: str, seed: int) -> Any:
+    def build(
+        self,
+        spec: ModelSpec,
+        weights: list[dict[str, np.ndarray]] | None,
+        precision: str,
+        seed: int,
+        average_gradients: Callable[[list[np.ndarray]], None] | None = None,
+    ) -> Any:
         """Realize ``spec`` with its optimizer. ``weights`` (Keras layout, from
         ``candle_core.initializers``) are loaded when given; ``seed`` seeds the framework's
-        own random numbers (dropout). Returns the backend's model object."""
+        own random numbers (dropout). ``average_gradients`` (data-parallel training) is called
+        every step with the gradients as float numpy arrays, which it averages in place across
+        ranks, after the backward pass and before clipping and the optimizer step. Returns
+        the backend's model object."""
 
     @abc.abstractmethod
     def layer_table(self, model: Any) -> list[tuple[str, str, int]]:
@@ -59,6 +69,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def get_weights(self, model: Any) -> list[np.ndarray]:
         """All weights, in layer order."""
+
+    @abc.abstractmethod
+    def set_weights(self, model: Any, weights: list[np.ndarray]) -> None:
+        """Load arrays shaped and ordered as ``get_weights`` returns them."""
 
     @abc.abstractmethod
     def save(self, model: Any, directory: Path, include_optimizer: bool = True) -> None:

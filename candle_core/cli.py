@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from candle_core.errors import CandleError
+from candle_core.errors import CandleError, PeerLost
 from candle_core.table import print_table
 
 EXIT_USER_ERROR = 2
+EXIT_PEER_LOST = 3
 
 
 def _warn(messages: Sequence[str]) -> None:
@@ -47,10 +49,14 @@ def _resolve(args: argparse.Namespace, keyword_argv: Sequence[str]):
 
 # --------------------------------------------------------------------------- commands
 def command_run(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.data_parallel import refuse_lone_ranks
     from candle_core.run import run_benchmark
 
     manager, benchmark, _, resolved = _resolve(args, rest)
+    refuse_lone_ranks(resolved.values)
     results = run_benchmark(benchmark, resolved.values, manager)
+    if results.get("data_parallel", {}).get("rank", 0) != 0:
+        return 0  # rank 0 reports
     objective = results["objective"]
     best = objective.get("best")
     summary = (
@@ -250,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         for message in exc.messages:
             print(f"candle: error: {message}", file=sys.stderr)
+        if isinstance(exc, PeerLost):  # MPI_Finalize would wait for the lost peer forever
+            sys.stderr.flush()
+            os._exit(EXIT_PEER_LOST)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("candle: interrupted", file=sys.stderr)

@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import time
 from collections.abc import Sequence
 
 import numpy as np
 
-from candle_core.errors import CandleError
+from candle_core.errors import CandleError, PeerLost
 
 OPS = ("sum", "average")
+DEFAULT_TIMEOUT = 600.0  # seconds a collective may wait for a peer (keyword comm_timeout)
+SPIN_SECONDS = 0.01  # a waiting rank polls this long at full speed, then sleeps between polls
+NAP_SECONDS = 0.001
 
 
 class Communicator(abc.ABC):
+    """Collectives on numpy buffers across the ranks of one job, plus sub-job launching.
+
+    ``timeout``: the seconds a collective waits for its peers before raising ``PeerLost``
+    (a dead or hung peer makes the others fail in bounded time instead of hanging).
+    """
+
     name: str = ""
     rank: int
     size: int
+    timeout: float = DEFAULT_TIMEOUT
 
     @abc.abstractmethod
     def allreduce(self, buffers: Sequence[np.ndarray], op: str = "sum") -> None:
@@ -34,6 +45,52 @@ class Communicator(abc.ABC):
     @abc.abstractmethod
     def barrier(self) -> None:
         """Wait until every rank gets here."""
+
+    def launch(self, command: Sequence[str], **options) -> int:
+        """Run ``command`` as a new MPI job on this communicator's processes; see ``candle_core.launch``."""
+        from candle_core.launch import launch
+
+        return launch(command, self.mpi_comm, **options)
+
+    def local_size(self) -> int:
+        """How many of the ranks run on this rank's node (they share its cores)."""
+        from mpi4py import MPI
+
+        node = self.mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
+        size = node.Get_size()
+        node.Free()
+        return size
+
+    @property
+    def mpi_comm(self):
+        """The mpi4py communicator spanning the same processes."""
+        from mpi4py import MPI
+
+        return MPI.COMM_WORLD
+
+
+def wait(requests: list, timeout: float, what: str, rank: int, any_one: bool = False) -> int | None:
+    """Complete MPI requests (all, or ``any_one``: the next one, returning its index), polling
+    instead of blocking so that a silent peer raises ``PeerLost`` after ``timeout`` seconds."""
+    from mpi4py import MPI
+
+    started = time.monotonic()
+    while True:
+        if any_one:
+            index, done = MPI.Request.Testany(requests)
+            if done:
+                return index
+        elif MPI.Request.Testall(requests):
+            return None
+        waited = time.monotonic() - started
+        if waited > timeout:
+            raise PeerLost(
+                f"rank {rank}: {what} got no answer from its peers within {timeout:g} s; a rank has "
+                "died or hangs (see the other ranks' output), so this job stops; raise comm_timeout "
+                "if a rank legitimately needs longer"
+            )
+        if waited > SPIN_SECONDS:
+            time.sleep(NAP_SECONDS)
 
 
 def check_op(op: str) -> None:
@@ -50,14 +107,14 @@ def signature(buffers: Sequence[np.ndarray]) -> np.ndarray:
     return np.array([len(buffers), sum(b.size for b in buffers), digest, contiguous], dtype=np.int64)
 
 
-def agree(mpi_comm, buffers: Sequence[np.ndarray], what: str) -> None:
+def agree(mpi_comm, buffers: Sequence[np.ndarray], what: str, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Raise the same CandleError on every rank when the ranks' buffers differ."""
     from mpi4py import MPI
 
     mine = signature(buffers)
     low, high = mine.copy(), mine.copy()
-    mpi_comm.Allreduce(MPI.IN_PLACE, low, op=MPI.MIN)
-    mpi_comm.Allreduce(MPI.IN_PLACE, high, op=MPI.MAX)
+    requests = [mpi_comm.Iallreduce(MPI.IN_PLACE, low, op=MPI.MIN), mpi_comm.Iallreduce(MPI.IN_PLACE, high, op=MPI.MAX)]
+    wait(requests, timeout, what, mpi_comm.Get_rank())
     if not np.array_equal(low[:3], high[:3]):
         counts = mpi_comm.allgather((mpi_comm.Get_rank(), int(mine[0]), int(mine[1])))
         described = ", ".join(f"rank {r}: {n} buffers, {e} elements" for r, n, e in counts)

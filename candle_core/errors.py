@@ -18,6 +18,10 @@ class CandleError(Exception):
         super().__init__("\n".join(self.messages))
 
 
+class PeerLost(CandleError):
+    """Another rank of an MPI job stopped answering (it died or hangs): the job cannot go on."""
+
+
 def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
     """Return ' (did you mean X?)' for the closest candidate (or the two closest, when they are
     about as close), or '' when none is close."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from candle_core.benchmark import Benchmark
+    from candle_core.data_parallel import DataParallel
 
 FINAL_PARAMS_JSON = "final_params.json"
 FINAL_PARAMS_TEXT = "final_params.txt"
@@ -48,17 +49,25 @@ class RunContext:
     another reason (early stopping).
     """
 
-    def __init__(self, params: Mapping[str, Any], run_dir: Path, hook: Any, total_epochs: int | None = None) -> None:
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        run_dir: Path,
+        hook: Any,
+        total_epochs: int | None = None,
+        writes: bool = True,
+    ) -> None:
         self.params = params
         self.run_dir = run_dir
         self.hook = hook
+        self.writes = writes  # False on the other ranks of a data-parallel run: rank 0 reports
         self.history: list[dict[str, float]] = []
         self.stop_reason: str | None = None
         self.started = time.time()
         self._epoch_started = time.monotonic()
         self._epoch_seconds: list[float] = []
         self._timeout = float(params.get("timeout") or -1)
-        self._bar = _progress_bar(total_epochs, params.get("model_name", "run"))
+        self._bar = _progress_bar(total_epochs, params.get("model_name", "run")) if writes else None
 
     @property
     def elapsed(self) -> float:
@@ -72,7 +81,8 @@ class RunContext:
         row = {"epoch": epoch, **{k: float(v) for k, v in metrics.items()}, "seconds": round(seconds, 6)}
         self.history.append(row)
         self._write_history()
-        self.hook.candle_epoch_end(params=self.params, epoch=epoch, metrics=dict(metrics))
+        if self.writes:
+            self.hook.candle_epoch_end(params=self.params, epoch=epoch, metrics=dict(metrics))
         if self._bar is not None:
             self._bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
             self._bar.update(1)
@@ -95,6 +105,8 @@ class RunContext:
             self.stop_reason = reason
 
     def _write_history(self) -> None:
+        if not self.writes:
+            return
         columns: list[str] = []
         for row in self.history:
             columns += [key for key in row if key not in columns]
@@ -123,7 +135,7 @@ class RunContext:
             self._bar.close()
         wall = self.elapsed
         curve = None
-        if self.params.get("plots", True):
+        if self.params.get("plots", True) and self.writes:
             from candle_core.plots import learning_curve
 
             curve = learning_curve(self.history, self.run_dir / LEARNING_CURVE_PNG, str(self.params.get("model_name")))
@@ -143,7 +155,8 @@ class RunContext:
             **(extra or {}),
             "params": dict(self.params),
         }
-        write_json_atomic(self.run_dir / RESULTS_JSON, results)
+        if self.writes:
+            write_json_atomic(self.run_dir / RESULTS_JSON, results)
         return results
 
 
@@ -156,24 +169,41 @@ def _progress_bar(total: int | None, name: str) -> Any:
 def run_benchmark(
     benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: pluggy.PluginManager
 ) -> dict[str, Any]:
-    """Run one benchmark with resolved parameters; return what was written to results.json."""
+    """Run one benchmark with resolved parameters; return what was written to results.json.
+
+    With ``comm`` set, this is one rank of a data-parallel run (``candle_core.data_parallel``):
+    rank 0 writes the run directory and calls the run hooks, the other ranks only train.
+    """
+    from candle_core.data_parallel import open_data_parallel
+
     run_dir = Path(params["run_dir"])
-    write_final_parameters(run_dir, params)
+    parallel = open_data_parallel(params, plugin_manager)
+    if parallel is not None and benchmark.has_procedure:
+        raise CandleError(
+            f"benchmark {benchmark.name} trains in its own run(); data-parallel training (--comm) "
+            "needs a benchmark that gives candle its data and model"
+        )
+    writes = parallel is None or parallel.is_root
     hook = plugin_manager.hook
-    hook.candle_run_start(benchmark=benchmark, params=params, run_dir=run_dir)
-    context = RunContext(params, run_dir, hook, total_epochs=params.get("epochs"))
+    if writes:
+        write_final_parameters(run_dir, params)
+        hook.candle_run_start(benchmark=benchmark, params=params, run_dir=run_dir)
+    context = RunContext(params, run_dir, hook, total_epochs=params.get("epochs"), writes=writes)
     extra: dict[str, Any] = {}
     try:
         if benchmark.has_procedure:
             benchmark.run(params, context)
         else:
-            extra = _train_through_backend(benchmark, params, context, plugin_manager)
+            extra = _train_through_backend(benchmark, params, context, plugin_manager, parallel)
     except Exception as exc:
         context.stop(f"failed: {type(exc).__name__}: {exc}")
         context.finish({"status": "failed"})
         raise
+    if parallel is not None:
+        extra["data_parallel"] = {"ranks": parallel.size, "comm": parallel.communicator.name, "rank": parallel.rank}
     results = context.finish({"status": "ok", **extra})
-    hook.candle_run_end(benchmark=benchmark, params=params, run_dir=run_dir, results=results)
+    if writes:
+        hook.candle_run_end(benchmark=benchmark, params=params, run_dir=run_dir, results=results)
     return results
 
 
@@ -186,13 +216,39 @@ def build_model_spec(benchmark: Benchmark, params: Mapping[str, Any], input_shap
 
 
 def _train_through_backend(
-    benchmark: Benchmark, params: Mapping[str, Any], context: RunContext, plugin_manager: Any
+    benchmark: Benchmark,
+    params: Mapping[str, Any],
+    context: RunContext,
+    plugin_manager: Any,
+    parallel: DataParallel | None,
 ) -> dict[str, Any]:
     from candle_core.training import fit
 
     backend = plugin_manager.component("backend", params["backend"])()
-    dataset = plugin_manager.hook.candle_load_data(benchmark=benchmark, params=params)
+    dataset = _load_data(benchmark, params, plugin_manager, parallel)
     if dataset is None:
         raise CandleError(f"benchmark {benchmark.name} provides no data (neither run() nor load_data())")
     spec = build_model_spec(benchmark, params, dataset.input_shape, plugin_manager.hook)
-    return fit(backend, spec, dataset, params, context)
+    return fit(backend, spec, dataset, params, context, parallel)
+
+
+def _load_data(benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: Any, parallel: DataParallel | None):
+    """The benchmark's data set; in a data-parallel run rank 0 fetches and caches it first, the
+    other ranks then read the cache (or stop when rank 0 failed)."""
+
+    def load():
+        return plugin_manager.hook.candle_load_data(benchmark=benchmark, params=params)
+
+    if parallel is None:
+        return load()
+    if parallel.is_root:
+        try:
+            dataset = load()
+        except BaseException:
+            parallel.same_on_all(1)
+            raise
+        parallel.same_on_all(0)
+        return dataset
+    if parallel.same_on_all(0):
+        raise CandleError(f"rank {parallel.rank}: rank 0 could not load the data (its error says why)")
+    return load()

@@ -25,6 +25,7 @@ import numpy as np
 from candle_core.backend import PRECISIONS, Backend
 from candle_core.checkpoint import Checkpoints
 from candle_core.data.dataset import Dataset
+from candle_core.data_parallel import DataParallel
 from candle_core.errors import CandleError
 from candle_core.initializers import initial_weights
 from candle_core.metrics import evaluate
@@ -53,23 +54,39 @@ def _check(params: Mapping[str, Any], spec: ModelSpec) -> None:
         raise CandleError(f"precision '{params.get('precision')}' is not one of {', '.join(PRECISIONS)}")
 
 
-def _batch_bar(total: int, epoch: int):
+def _batch_bar(total: int, epoch: int, show: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=f"epoch {epoch}", unit="batch", disable=None, leave=False)
+    return tqdm(total=total, desc=f"epoch {epoch}", unit="batch", disable=None if show else True, leave=False)
 
 
-def build(backend: Backend, spec: ModelSpec, params: Mapping[str, Any]) -> Any:
-    """The backend's model with candle's initial weights for this seed."""
+def build(backend: Backend, spec: ModelSpec, params: Mapping[str, Any], parallel: DataParallel | None = None) -> Any:
+    """The backend's model with candle's initial weights for this seed (in a data-parallel run:
+    rank 0's weights, gradients averaged across ranks, and dropout seeded per rank)."""
     seed = int(params.get("rng_seed", 7102))
     weights = initial_weights(spec.infos(), spec.initializer, seed)
-    return backend.build(spec, weights, params.get("precision", "fp32"), seed)
+    if parallel is None:
+        return backend.build(spec, weights, params.get("precision", "fp32"), seed)
+    return backend.build(
+        spec, weights, params.get("precision", "fp32"), seed + parallel.rank, parallel.average_gradients
+    )
 
 
-def fit(backend: Backend, spec: ModelSpec, dataset: Dataset, params: Mapping[str, Any], context: RunContext) -> dict:
-    """Train and validate; return what results.json should add about the model."""
+def fit(
+    backend: Backend,
+    spec: ModelSpec,
+    dataset: Dataset,
+    params: Mapping[str, Any],
+    context: RunContext,
+    parallel: DataParallel | None = None,
+) -> dict:
+    """Train and validate; return what results.json should add about the model.
+
+    ``parallel``: this process is one rank of a data-parallel run (``candle_core.data_parallel``).
+    """
     _check(params, spec)
-    model = build(backend, spec, params)
+    writes = parallel is None or parallel.is_root
+    model = build(backend, spec, params, parallel)
     run_dir = Path(context.run_dir)
     checkpoints = Checkpoints(params, run_dir)
     state = LoopState()
@@ -78,25 +95,36 @@ def fit(backend: Backend, spec: ModelSpec, dataset: Dataset, params: Mapping[str
         state = LoopState(**meta["state"])
         context.restore_history(meta["history"])
     resumed_from = state.epoch if meta is not None else None
+    if parallel is not None:
+        parallel.check_same(len(dataset.x_train), "the number of training samples")
+        parallel.check_same(state.epoch, "the epoch to resume from (is the checkpoint directory on a shared disk?)")
+        backend.set_weights(model, parallel.broadcast(backend.get_weights(model)))
 
     batch_size, monitor = int(params["batch_size"]), params.get("monitor") or "val_loss"
-    n_batches = -(-len(dataset.x_train) // batch_size)
     for epoch in range(state.epoch + 1, int(params["epochs"]) + 1):
         order = np.random.default_rng([int(params.get("rng_seed", 7102)), epoch]).permutation(len(dataset.x_train))
-        with _batch_bar(n_batches, epoch) as bar:
+        if parallel is not None:
+            order = parallel.shard(order, batch_size)
+        with _batch_bar(-(-len(order) // batch_size), epoch, writes) as bar:
             logs = backend.train_epoch(model, dataset.x_train, dataset.y_train, batch_size, order, bar.update)
-        predictions = backend.predict(model, dataset.x_val, batch_size)
+        if parallel is not None:
+            logs = parallel.mean_metrics(logs)
+        predictions = _predict(backend, model, dataset.x_val, batch_size, parallel)
         logs.update(evaluate(spec.loss, spec.metrics, dataset.y_val, predictions, prefix="val_"))
         logs["lr"] = backend.get_learning_rate(model)
         stop = _after_epoch(state, epoch, logs, monitor, params, backend, model)
         keep_going = context.end_epoch(epoch, logs)
-        checkpoints.save(backend, model, epoch, logs, {"state": asdict(state), "history": context.history})
+        if parallel is not None:  # the timeout is measured on rank 0
+            keep_going = bool(parallel.same_on_all(int(keep_going)))
+        if writes:
+            checkpoints.save(backend, model, epoch, logs, {"state": asdict(state), "history": context.history})
         if stop:
             context.stop(stop)
         if stop or not keep_going:
             break
 
-    _save_model(backend, model, run_dir)
+    if writes:
+        _save_model(backend, model, run_dir)
     extra: dict[str, Any] = {
         "backend": backend.name,
         "parameters": spec.n_params,
@@ -104,9 +132,17 @@ def fit(backend: Backend, spec: ModelSpec, dataset: Dataset, params: Mapping[str
         "model_dir": str(run_dir / MODEL_DIR),
     }
     if dataset.x_test is not None:
-        predictions = backend.predict(model, dataset.x_test, batch_size)
+        predictions = _predict(backend, model, dataset.x_test, batch_size, parallel)
         extra["test"] = evaluate(spec.loss, spec.metrics, dataset.y_test, predictions, prefix="test_")
     return extra
+
+
+def _predict(backend: Backend, model: Any, x: np.ndarray, batch_size: int, parallel: DataParallel | None) -> np.ndarray:
+    """Predictions for every row of ``x``; a data-parallel run splits the rows between ranks."""
+    if parallel is None or len(x) < parallel.size:
+        return backend.predict(model, x, batch_size)
+    part = backend.predict(model, x[parallel.rows(len(x))], batch_size)
+    return parallel.gather_rows(part, len(x))
 
 
 def _after_epoch(

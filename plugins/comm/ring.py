@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from candle_core.comm import wait
 from candle_plugins.comm.mpi import MPICommunicator
 
 MIB = 1 << 20
@@ -92,7 +93,7 @@ class RingCommunicator(MPICommunicator):
 
     def _ring(self, data: np.ndarray) -> None:
         if data.nbytes < self.ring_threshold_bytes:
-            self.comm.Allreduce(self.MPI.IN_PLACE, data, op=self.MPI.SUM)
+            self._wait([self.comm.Iallreduce(self.MPI.IN_PLACE, data, op=self.MPI.SUM)], "allreduce")
             return
         p, rank = self.size, self.rank
         segments = _segments(data.size, p)
@@ -105,7 +106,6 @@ class RingCommunicator(MPICommunicator):
             self._exchange(data[send[0] : send[1]], data[receive[0] : receive[1]], right, left, reduce=False)
 
     def _exchange(self, outgoing: np.ndarray, incoming: np.ndarray, right: int, left: int, reduce: bool) -> None:
-        MPI = self.MPI
         wire = np.float16 if self.compression == "fp16" and np.issubdtype(incoming.dtype, np.floating) else None
         itemsize = np.dtype(wire or incoming.dtype).itemsize
         piece = max(1, self.chunk_bytes // itemsize)
@@ -120,7 +120,7 @@ class RingCommunicator(MPICommunicator):
             for i, start in enumerate(range(0, outgoing.size, piece))
         ]
         for _ in receives:
-            index = MPI.Request.Waitany(receives)
+            index = wait(receives, self.timeout, f"ring allreduce (from rank {left})", self.rank, any_one=True)
             start = index * piece
             chunk = landing[start : start + piece]
             target = incoming[start : start + piece]
@@ -128,4 +128,4 @@ class RingCommunicator(MPICommunicator):
                 np.add(target, chunk, out=target, casting="unsafe")
             else:
                 target[:] = chunk
-        MPI.Request.Waitall(sends)
+        self._wait(sends, f"ring allreduce (to rank {right})")

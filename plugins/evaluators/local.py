@@ -10,31 +10,26 @@ goes on.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from collections.abc import Iterable
 from multiprocessing.connection import wait
 
 from candle_core import hookimpl
+from candle_core.cores import share_cores
 from candle_core.search.execute import TrialTask, describe_exit, run_trial
 from candle_core.search.trial import Evaluator, Trial
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
 
-
-def _child(task: TrialTask, connection, threads: int) -> None:
-    # trials share the cores: without this, N trials x all-core thread pools oversubscribe them
-    # (measured: two NT3 trials on 2 cores ran 5x slower); a value set by the user wins
-    for name in THREAD_VARIABLES:
-        os.environ.setdefault(name, str(threads))
+def _child(task: TrialTask, connection, workers: int) -> None:
+    share_cores(workers)
     connection.send(run_trial(task))
     connection.close()
 
 
 class LocalEvaluator(Evaluator):
-    def __init__(self, workers: int, trial_timeout: float | None = None, threads: int | None = None) -> None:
+    def __init__(self, workers: int, trial_timeout: float | None = None, sharing: int | None = None) -> None:
         self.workers = workers
-        self.threads = threads or max(1, (os.cpu_count() or 1) // workers)
+        self.sharing = sharing or workers  # trials that share this node's cores
         self.trial_timeout = trial_timeout if trial_timeout and trial_timeout > 0 else None
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["candle_core.search.preload"])
@@ -42,7 +37,7 @@ class LocalEvaluator(Evaluator):
 
     def submit(self, task: TrialTask) -> None:
         receiver, sender = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=_child, args=(task, sender, self.threads), daemon=True)
+        process = self.context.Process(target=_child, args=(task, sender, self.sharing), daemon=True)
         process.start()
         sender.close()
         deadline = time.monotonic() + self.trial_timeout if self.trial_timeout else None

@@ -10,7 +10,6 @@ writes the results store.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 
@@ -41,7 +40,7 @@ class MPIEvaluator(Evaluator):
         self.trial_timeout = trial_timeout
         # trial ranks sharing this node share its cores
         node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
-        self.threads = max(1, (os.cpu_count() or 1) // max(1, node.allreduce(int(self.rank != 0))))
+        self.sharing = max(1, node.allreduce(int(self.rank != 0)))
         node.Free()
         self.idle = list(range(1, size))
         self.busy: dict[int, int] = {}  # rank -> trial id
@@ -82,7 +81,7 @@ class MPIEvaluator(Evaluator):
         """Run trials sent by rank 0 until it says stop."""
         from candle_plugins.evaluators.local import LocalEvaluator
 
-        local = LocalEvaluator(1, self.trial_timeout, self.threads)
+        local = LocalEvaluator(1, self.trial_timeout, self.sharing)
         status = self.MPI.Status()
         while True:
             # wait without spinning: MPICH's blocking receive busy-polls, taking a core from the trials

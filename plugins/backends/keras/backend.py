@@ -30,20 +30,50 @@ class KerasModel:
     precision: str
 
 
-def _optimizer(spec: OptimizerSpec) -> keras.optimizers.Optimizer:
-    lr = spec.learning_rate
+def _optimizer_class(spec: OptimizerSpec) -> tuple[type[keras.optimizers.Optimizer], dict]:
+    options: dict = {"clipnorm": spec.clipnorm, "clipvalue": spec.clipvalue, "learning_rate": spec.learning_rate}
     if spec.decay:  # Keras 2's per-step decay: lr / (1 + decay * step)
-        lr = keras.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=spec.decay)
-    clip = {"clipnorm": spec.clipnorm, "clipvalue": spec.clipvalue}
+        options["learning_rate"] = keras.optimizers.schedules.InverseTimeDecay(
+            spec.learning_rate, decay_steps=1, decay_rate=spec.decay
+        )
     if spec.name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=spec.momentum, nesterov=spec.nesterov, **clip)
+        return keras.optimizers.SGD, options | {"momentum": spec.momentum, "nesterov": spec.nesterov}
     if spec.name == "adam":
-        return keras.optimizers.Adam(lr, beta_1=spec.beta_1, beta_2=spec.beta_2, epsilon=spec.epsilon, **clip)
+        return keras.optimizers.Adam, options | {"beta_1": spec.beta_1, "beta_2": spec.beta_2, "epsilon": spec.epsilon}
     if spec.name == "rmsprop":
-        return keras.optimizers.RMSprop(lr, rho=spec.rho, momentum=spec.momentum, epsilon=spec.epsilon, **clip)
+        return keras.optimizers.RMSprop, options | {"rho": spec.rho, "momentum": spec.momentum, "epsilon": spec.epsilon}
     if spec.name == "adagrad":
-        return keras.optimizers.Adagrad(lr, epsilon=spec.epsilon, **clip)
-    return keras.optimizers.Adadelta(lr, rho=spec.rho, epsilon=spec.epsilon, **clip)
+        return keras.optimizers.Adagrad, options | {"epsilon": spec.epsilon}
+    return keras.optimizers.Adadelta, options | {"rho": spec.rho, "epsilon": spec.epsilon}
+
+
+def _optimizer(
+    spec: OptimizerSpec, average_gradients: Callable[[list[np.ndarray]], None] | None
+) -> keras.optimizers.Optimizer:
+    """Keras' optimizer for ``spec``; with ``average_gradients``, a subclass whose
+    ``apply_gradients`` first averages the gradients across ranks (inside the compiled step,
+    through ``tf.numpy_function``), then clips and applies them as the original does."""
+    base, options = _optimizer_class(spec)
+    if average_gradients is None:
+        return base(**options)
+
+    def apply_gradients(self, grads_and_vars):
+        import tensorflow as tf
+
+        gradients, variables = zip(*grads_and_vars, strict=True)
+
+        def average(*arrays):
+            arrays = [np.array(a, copy=True) for a in arrays]
+            average_gradients(arrays)
+            return arrays
+
+        averaged = tf.numpy_function(average, list(gradients), [g.dtype for g in gradients], stateful=True)
+        for result, gradient in zip(averaged, gradients, strict=True):
+            result.set_shape(gradient.shape)
+        return base.apply_gradients(self, zip(averaged, variables, strict=True))
+
+    averaging = type(f"Averaging{base.__name__}", (base,), {"apply_gradients": apply_gradients})
+    return averaging(**options)
 
 
 class _BatchEnd(keras.callbacks.Callback):
@@ -58,7 +88,9 @@ class _BatchEnd(keras.callbacks.Callback):
 class KerasBackend(Backend):
     name = "keras"
 
-    def build(self, spec: ModelSpec, weights, precision: str = "fp32", seed: int = 0) -> KerasModel:
+    def build(
+        self, spec: ModelSpec, weights, precision: str = "fp32", seed: int = 0, average_gradients=None
+    ) -> KerasModel:
         keras.utils.set_random_seed(seed)
         infos = spec.infos()
         mixed = keras.DTypePolicy("mixed_bfloat16") if precision == "bf16" else None
@@ -70,7 +102,11 @@ class KerasBackend(Backend):
                 if arrays:
                     layer.set_weights(list(arrays.values()))
         metrics = [METRICS.get(m) or keras.metrics.R2Score(name="r2") for m in spec.metrics]
-        model.compile(optimizer=_optimizer(spec.optimizer), loss=spec.loss, metrics=metrics)
+        # the averaging step calls Python, which XLA cannot compile
+        jit = "auto" if average_gradients is None else False
+        model.compile(
+            optimizer=_optimizer(spec.optimizer, average_gradients), loss=spec.loss, metrics=metrics, jit_compile=jit
+        )
         return KerasModel(spec, model, precision)
 
     def layer_table(self, model: KerasModel) -> list[tuple[str, str, int]]:
@@ -116,6 +152,9 @@ class KerasBackend(Backend):
 
     def get_weights(self, model: KerasModel) -> list[np.ndarray]:
         return [np.asarray(w) for w in model.model.get_weights()]
+
+    def set_weights(self, model: KerasModel, weights: list[np.ndarray]) -> None:
+        model.model.set_weights(weights)
 
     def save(self, model: KerasModel, directory: Path, include_optimizer: bool = True) -> None:
         # Keras' weights file (HDF5: data only, no code) holds the optimizer's variables too

@@ -40,6 +40,7 @@ class TorchModel:
     precision: str
     steps: int = 0  # optimizer steps taken, for inverse-time decay
     base_learning_rate: float = 0.0
+    average_gradients: Callable[[list[np.ndarray]], None] | None = None
 
 
 def _optimizer(parameters, spec: OptimizerSpec) -> torch.optim.Optimizer:
@@ -71,11 +72,16 @@ def _loss(name: str, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor
 class TorchBackend(Backend):
     name = "torch"
 
-    def build(self, spec: ModelSpec, weights, precision: str = "fp32", seed: int = 0) -> TorchModel:
+    def build(
+        self, spec: ModelSpec, weights, precision: str = "fp32", seed: int = 0, average_gradients=None
+    ) -> TorchModel:
         torch.manual_seed(seed)
         network = Network(build_modules(spec.infos(), weights))
         optimizer = _optimizer(network.parameters(), spec.optimizer)
-        return TorchModel(spec, network, optimizer, precision, base_learning_rate=spec.optimizer.learning_rate)
+        rate = spec.optimizer.learning_rate
+        return TorchModel(
+            spec, network, optimizer, precision, base_learning_rate=rate, average_gradients=average_gradients
+        )
 
     def layer_table(self, model: TorchModel) -> list[tuple[str, str, int]]:
         rows = []
@@ -108,6 +114,8 @@ class TorchBackend(Backend):
             output = output.float()
             loss = _loss(spec.loss, output, y_batch)
             loss.backward()
+            if model.average_gradients is not None:
+                model.average_gradients([p.grad.numpy() for p in network.parameters() if p.grad is not None])
             self._clip(model)
             optimizer.step()
             model.steps += 1
@@ -157,6 +165,11 @@ class TorchBackend(Backend):
 
     def get_weights(self, model: TorchModel) -> list[np.ndarray]:
         return [tensor.detach().numpy().copy() for tensor in model.network.state_dict().values()]
+
+    @torch.no_grad()
+    def set_weights(self, model: TorchModel, weights: list[np.ndarray]) -> None:
+        for tensor, array in zip(model.network.state_dict().values(), weights, strict=True):
+            tensor.copy_(torch.from_numpy(np.ascontiguousarray(array)))
 
     def save(self, model: TorchModel, directory: Path, include_optimizer: bool = True) -> None:
         state = {
