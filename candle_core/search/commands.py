@@ -77,7 +77,11 @@ def _run(
         tuple(argv),
         dict(options),
     )
-    evaluator = manager.component("evaluator", args.evaluator)()(args.workers, args.trial_timeout)
+    make_evaluator = manager.component("evaluator", args.evaluator)()
+    if args.ranks_per_trial == 1:
+        evaluator = make_evaluator(args.workers, args.trial_timeout)
+    else:
+        evaluator = make_evaluator(args.workers, args.trial_timeout, ranks_per_trial=args.ranks_per_trial)
     if getattr(evaluator, "is_worker", False):  # an MPI rank other than 0: run trials until told to stop
         evaluator.serve()
         return None

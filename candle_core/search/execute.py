@@ -43,34 +43,46 @@ def trial_argv(task: TrialTask) -> list[str]:
     return [*task.argv, "--experiment_id", task.experiment_id, "--run_id", task.run_id]
 
 
-def run_trial(task: TrialTask) -> Trial:
-    """Run the trial here; return it with status, objective, history, results or error."""
-    from candle_core.errors import CandleError
+def resolve_trial(task: TrialTask) -> tuple[Any, Any, dict[str, Any]]:
+    """(plugin manager, benchmark, parameter values) of the trial: ``candle run BENCH ARGV`` plus
+    the search's values. Raises CandleError for bad flags or values."""
     from candle_core.parameters.command_line import parse_keyword_flags
     from candle_core.parameters.registry import build_registry
     from candle_core.parameters.resolve import resolve_parameters
-    from candle_core.run import HISTORY_JSON, run_benchmark
 
     trial = task.trial
     overrides = dict(trial.params)
+    manager = get_plugin_manager()
+    benchmark = manager.benchmark(task.benchmark)
+    registry = build_registry(benchmark, manager)
+    flags = parse_keyword_flags(registry, trial_argv(task), f"trial {trial.id}")
+    if trial.warm_start:
+        overrides["ckpt_restart_mode"] = "auto"
+    resolved = resolve_parameters(
+        benchmark, registry, flags, overrides=overrides, override_source=f"search trial {trial.id}"
+    )
+    return manager, benchmark, resolved.values
+
+
+def run_trial(task: TrialTask, copy_warm_start: bool = True) -> Trial:
+    """Run the trial here; return it with status, objective, history, results or error.
+
+    ``copy_warm_start``: copy the parent trial's checkpoint first (a multi-rank trial's job
+    does it once, on its rank 0, before its ranks call this)."""
+    from candle_core.errors import CandleError
+    from candle_core.run import HISTORY_JSON, run_benchmark
+
+    trial = task.trial
     try:
-        manager = get_plugin_manager()
-        benchmark = manager.benchmark(task.benchmark)
-        registry = build_registry(benchmark, manager)
-        flags = parse_keyword_flags(registry, trial_argv(task), f"trial {trial.id}")
-        if trial.warm_start:
-            overrides["ckpt_restart_mode"] = "auto"
-        resolved = resolve_parameters(
-            benchmark, registry, flags, overrides=overrides, override_source=f"search trial {trial.id}"
-        )
-        if trial.warm_start:
-            _continue_from(Path(trial.warm_start), Path(resolved.values["run_dir"]))
+        manager, benchmark, values = resolve_trial(task)
+        if trial.warm_start and copy_warm_start:
+            _continue_from(Path(trial.warm_start), Path(values["run_dir"]))
         if "plots" not in trial.params and "--plots" not in task.argv:
-            resolved.values["plots"] = False  # one picture per search (search_progress.png), not per trial
-        if trial.checkpoint and not resolved.values.get("ckpt_save_interval"):
-            resolved.values["ckpt_save_interval"] = resolved.values["epochs"]  # the last epoch
-        results = run_benchmark(benchmark, resolved.values, manager)
-        history_path = Path(resolved.values["run_dir"]) / HISTORY_JSON
+            values["plots"] = False  # one picture per search (search_progress.png), not per trial
+        if trial.checkpoint and not values.get("ckpt_save_interval"):
+            values["ckpt_save_interval"] = values["epochs"]  # the last epoch
+        results = run_benchmark(benchmark, values, manager)
+        history_path = Path(values["run_dir"]) / HISTORY_JSON
         history = json.loads(history_path.read_text()) if history_path.exists() else []
         return _finished(trial, "ok", history, results, None, task.objective)
     except CandleError as exc:
@@ -78,6 +90,17 @@ def run_trial(task: TrialTask) -> Trial:
     except Exception as exc:  # noqa: BLE001 — a failing trial is recorded, the search goes on
         tail = "".join(traceback.format_exception(exc)[-3:]).strip()
         return _finished(trial, "failed", [], {}, f"{type(exc).__name__}: {exc}\n{tail}", task.objective)
+
+
+def failed_trial(task: TrialTask, error: str) -> Trial:
+    """The trial, failed for ``error`` (its process or job never reported)."""
+    return _finished(task.trial, "failed", [], {}, error, task.objective)
+
+
+def prepare_warm_start(task: TrialTask) -> None:
+    """Copy the checkpoint a warm-started trial continues from into its run directory."""
+    if task.trial.warm_start:
+        _continue_from(Path(task.trial.warm_start), Path(resolve_trial(task)[2]["run_dir"]))
 
 
 def _continue_from(parent: Path, run_dir: Path) -> None:

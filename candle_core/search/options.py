@@ -20,6 +20,13 @@ def add_search_options(parser: argparse.ArgumentParser, upf: bool = False) -> No
         )
     parser.add_argument("--workers", type=int, default=1, help="trials running at once")
     parser.add_argument("--evaluator", default="local", help="where trials run: local, mpi")
+    parser.add_argument(
+        "--ranks-per-trial",
+        type=int,
+        default=1,
+        metavar="K",
+        help="mpi evaluator: each trial trains data-parallel on K ranks (default 1)",
+    )
     parser.add_argument("--objective", default="val_loss", help="metric to optimize (default val_loss)")
     parser.add_argument("--maximize", action="store_true", help="maximize the objective (default: minimize)")
     parser.add_argument(

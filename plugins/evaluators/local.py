@@ -16,6 +16,7 @@ from multiprocessing.connection import wait
 
 from candle_core import hookimpl
 from candle_core.cores import share_cores
+from candle_core.errors import CandleError
 from candle_core.search.execute import TrialTask, describe_exit, run_trial
 from candle_core.search.trial import Evaluator, Trial
 
@@ -27,7 +28,14 @@ def _child(task: TrialTask, connection, workers: int) -> None:
 
 
 class LocalEvaluator(Evaluator):
-    def __init__(self, workers: int, trial_timeout: float | None = None, sharing: int | None = None) -> None:
+    def __init__(
+        self, workers: int, trial_timeout: float | None = None, sharing: int | None = None, ranks_per_trial: int = 1
+    ) -> None:
+        if ranks_per_trial != 1:
+            raise CandleError(
+                f"--ranks-per-trial {ranks_per_trial}: multi-rank trials run on MPI ranks; use mpiexec -n "
+                f"{1 + 2 * ranks_per_trial} candle search ... --evaluator mpi --ranks-per-trial {ranks_per_trial}"
+            )
         self.workers = workers
         self.sharing = sharing or workers  # trials that share this node's cores
         self.trial_timeout = trial_timeout if trial_timeout and trial_timeout > 0 else None
