@@ -5,6 +5,7 @@ Usage: data_parallel_checks.py BACKEND COMM OUTPUT_DIR [candle flags...]
 """
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -39,4 +40,4 @@ spec = build_model_spec(benchmark, params, dataset.input_shape, manager.hook)
 context = RunContext(params, Path(params["run_dir"]), manager.hook, writes=parallel.is_root)
 context.finish(fit(backend, spec, dataset, params, context, parallel))
 digest = hashlib.sha256(b"".join(w.tobytes() for w in backend.get_weights(backend.model))).hexdigest()
-print(f"weights {parallel.rank} {digest}", flush=True)
+os.write(1, f"weights {parallel.rank} {digest}\n".encode())  # one write: lines from ranks stay whole
