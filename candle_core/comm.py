@@ -20,6 +20,7 @@ OPS = ("sum", "average")
 DEFAULT_TIMEOUT = 600.0  # seconds a collective may wait for a peer (keyword comm_timeout)
 SPIN_SECONDS = 0.01  # a waiting rank polls this long at full speed, then sleeps between polls
 NAP_SECONDS = 0.001
+POLLS_PER_CLOCK_READ = 64
 
 
 class Communicator(abc.ABC):
@@ -74,14 +75,16 @@ def wait(requests: list, timeout: float, what: str, rank: int, any_one: bool = F
     instead of blocking so that a silent peer raises ``PeerLost`` after ``timeout`` seconds."""
     from mpi4py import MPI
 
+    test_any, test_all = MPI.Request.Testany, MPI.Request.Testall
     started = time.monotonic()
     while True:
-        if any_one:
-            index, done = MPI.Request.Testany(requests)
-            if done:
-                return index
-        elif MPI.Request.Testall(requests):
-            return None
+        for _ in range(POLLS_PER_CLOCK_READ):  # poll in a tight loop; read the clock now and then
+            if any_one:
+                index, done = test_any(requests)
+                if done:
+                    return index
+            elif test_all(requests):
+                return None
         waited = time.monotonic() - started
         if waited > timeout:
             raise PeerLost(
