@@ -29,7 +29,7 @@ from candle_core.comm import Communicator
 from candle_core.cores import share_cores
 from candle_core.errors import CandleError
 
-LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
+LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # MPICH hydra (and srun with PMI), Open MPI
 
 
 def launched_ranks() -> int:
