@@ -166,6 +166,12 @@ def command_results(args: argparse.Namespace, rest: Sequence[str]) -> int:
     return results(args, rest)
 
 
+def command_container(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_containers.cli import command_container as container
+
+    return container(args, rest)
+
+
 COMMANDS = {
     "run": command_run,
     "params": command_params,
@@ -175,6 +181,7 @@ COMMANDS = {
     "search": command_search,
     "upf": command_upf,
     "results": command_results,
+    "container": command_container,
 }
 BENCHMARK_COMMANDS = {
     "run": "train and evaluate a benchmark",
@@ -220,6 +227,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     command.add_argument("experiment_dir", help="the search's experiment directory (or its results.sqlite)")
     command.add_argument("--csv", help="write the table to this CSV file instead")
+    from candle_containers.cli import add_container_options
+
+    text = "container images: print a recipe, build an image, run a command inside one"
+    add_container_options(sub.add_parser("container", help=text, description=text, allow_abbrev=False))
     for name, text in (("list", "list the benchmarks"), ("plugins", "list the plugins: family, name, module, version")):
         command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
         command.add_argument("--json", action="store_true", help="machine-readable output")
@@ -247,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             print(f"candle {args.command}: error: name a benchmark (see 'candle list')", file=sys.stderr)
             return EXIT_USER_ERROR
-    elif rest and args.command not in ("search", "upf"):
+    elif rest and args.command not in ("search", "upf", "container"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return COMMANDS[args.command](args, rest)

@@ -1,0 +1,157 @@
+"""Container runtimes: how each one builds an image from a context folder and runs a command in it.
+
+Each runtime turns (image, command, folders to bind, environment) into its own command line;
+``candle container exec`` binds the data and output roots at the same paths as on the host,
+so results name real host paths, and passes candle's and MPI's environment through (hybrid
+model: ``mpiexec -n N candle container exec IMAGE -- candle run ...`` starts one container per
+rank, which joins the host's MPI job through the PMI variables and descriptors it inherits).
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from candle_core import hookimpl
+from candle_core.errors import CandleError
+
+# passed into the container: candle's settings, thread budgets, and what an MPI process needs
+# to join the job that started it
+PASSED_PREFIXES = ("CANDLE_", "PMI_", "PMIX_", "HYDI_", "HYDRA_", "MPIR_", "OMPI_", "SLURM_")
+PASSED_NAMES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")
+
+
+def passed_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if k.startswith(PASSED_PREFIXES) or k in PASSED_NAMES}
+
+
+class Runtime(abc.ABC):
+    name: str = ""
+    executable: str = ""
+
+    def available(self) -> bool:
+        return shutil.which(self.executable) is not None
+
+    @abc.abstractmethod
+    def build_command(self, context: Path, recipe: Path, tag: str) -> list[str]:
+        """The command that builds ``recipe`` (inside ``context``) into image ``tag``."""
+
+    @abc.abstractmethod
+    def exec_command(
+        self, image: str, command: Sequence[str], binds: Sequence[Path], env: Mapping[str, str], workdir: Path
+    ) -> list[str]:
+        """The command that runs ``command`` inside ``image``."""
+
+    def environment(self) -> dict[str, str]:
+        """The runtime's own environment (for its build and exec commands)."""
+        return dict(os.environ)
+
+    def build(self, context: Path, recipe: Path, tag: str) -> None:
+        command = self.build_command(context, recipe, tag)
+        done = subprocess.run(command, cwd=context, env=self.environment())
+        if done.returncode != 0:
+            raise CandleError(f"{self.name} build failed (exit {done.returncode}): {' '.join(command)}")
+
+
+class Podman(Runtime):
+    """podman; on our machines (podman 4.3 as root) only with runc and explicit ulimits."""
+
+    name = executable = "podman"
+    OPTIONS = ("--runtime", "runc", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096")
+
+    def build_command(self, context: Path, recipe: Path, tag: str) -> list[str]:
+        return [self.executable, "build", *self.OPTIONS, "--network", "host", "-f", str(recipe), "-t", tag, "."]
+
+    def exec_command(self, image, command, binds, env, workdir) -> list[str]:
+        line = [self.executable, "run", "--rm", "-i", *self.OPTIONS, "--network", "host", "--ipc", "host"]
+        line += ["--pid", "host", "-w", str(workdir)]
+        if "PMI_FD" in env:  # hydra talks to a local rank through an inherited descriptor
+            line += [f"--preserve-fds={int(env['PMI_FD']) - 2}"]
+        for folder in binds:
+            line += ["-v", f"{folder}:{folder}"]
+        for key, value in env.items():
+            line += ["-e", f"{key}={value}"]
+        return [*line, image, *command]
+
+
+class Docker(Podman):
+    name = executable = "docker"
+    OPTIONS = ()
+
+    def available(self) -> bool:
+        return (
+            super().available()
+            and subprocess.run([self.executable, "info"], capture_output=True, timeout=30).returncode == 0
+        )
+
+
+class Apptainer(Runtime):
+    """Apptainer (or Singularity): builds a SIF from the definition file; runs SIF or SquashFS images."""
+
+    name = executable = "apptainer"
+
+    def build_command(self, context: Path, recipe: Path, tag: str) -> list[str]:
+        image = tag if tag.endswith(".sif") else f"{tag}.sif"
+        return [self.executable, "build", str(Path(image).absolute()), str(recipe)]
+
+    def exec_command(self, image, command, binds, env, workdir) -> list[str]:
+        line = [self.executable, "exec", "--pwd", str(workdir)]
+        for folder in binds:
+            line += ["--bind", f"{folder}:{folder}"]
+        for key, value in env.items():
+            line += ["--env", f"{key}={value}"]
+        return [*line, image, *command]
+
+
+class Singularity(Apptainer):
+    name = executable = "singularity"
+
+
+class Charliecloud(Runtime):
+    """Charliecloud: ``ch-image`` builds (it must run under the system Python, with
+    ``CH_IMAGE_STORAGE`` and ``USER`` set), ``ch-run`` runs an image from that storage or a
+    SquashFS file made by ``ch-convert``."""
+
+    name = "charliecloud"
+    executable = "ch-image"
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("CH_IMAGE_STORAGE", str(Path("~/.candle/charliecloud").expanduser()))
+        env.setdefault("USER", "root" if os.geteuid() == 0 else "candle")
+        return env
+
+    def _ch_image(self) -> list[str]:
+        return ["/usr/bin/python3", shutil.which(self.executable) or self.executable]
+
+    def build_command(self, context: Path, recipe: Path, tag: str) -> list[str]:
+        return [*self._ch_image(), "build", "--force", "-t", tag, "-f", str(recipe), "."]
+
+    def exec_command(self, image, command, binds, env, workdir) -> list[str]:
+        storage = Path(self.environment()["CH_IMAGE_STORAGE"])
+        if not Path(image).exists():  # a name in ch-image's storage
+            image = str(storage / "img" / image.replace("/", "%").replace(":", "+"))
+        line = ["ch-run", "--write-fake", "-c", str(workdir)]
+        for folder in binds:
+            line += ["-b", f"{folder}:{folder}"]
+        for key, value in env.items():
+            line += [f"--set-env={key}={value}"]
+        return [*line, image, "--", *command]
+
+
+RUNTIMES: dict[str, type[Runtime]] = {
+    "podman": Podman,
+    "apptainer": Apptainer,
+    "singularity": Singularity,
+    "charliecloud": Charliecloud,
+    "docker": Docker,
+}
+
+
+@hookimpl
+def candle_container_runtimes():
+    return dict(RUNTIMES)

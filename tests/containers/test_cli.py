@@ -1,0 +1,42 @@
+"""candle container recipe/build/exec: output and errors (no image is built here; see test_image)."""
+
+from pathlib import Path
+
+from candle_containers.runtimes import Apptainer, Charliecloud, Podman, passed_environment
+
+RECIPES = Path(__file__).parents[2] / "recipes"
+
+
+def test_recipe_prints_the_checked_in_file(candle):
+    done = candle("container", "recipe", "--backend", "keras", "--format", "singularity")
+    assert done.code == 0 and done.out == (RECIPES / "keras.def").read_text()
+
+
+def test_errors_name_the_choices(candle):
+    wrong = candle("container", "recipe", "--backend", "torchh")
+    assert wrong.code == 2 and "did you mean torch?" in wrong.err and "Traceback" not in wrong.err
+    unknown = candle("container", "build", "--runtime", "podmn")
+    assert unknown.code == 2 and "did you mean podman?" in unknown.err
+    missing = candle("container", "build", "--runtime", "apptainer")
+    if not Apptainer().available():
+        assert missing.code == 2 and "apptainer is not installed here" in missing.err
+    no_command = candle("container", "exec", "some-image")
+    assert no_command.code == 2 and "name the command to run" in no_command.err
+
+
+def test_exec_command_lines_bind_folders_and_pass_the_environment(tmp_path):
+    env = passed_environment(
+        {"CANDLE_DATA_DIR": "/d", "PMI_FD": "5", "PMI_RANK": "1", "HOME": "/root", "OMP_NUM_THREADS": "1"}
+    )
+    assert env == {"CANDLE_DATA_DIR": "/d", "PMI_FD": "5", "PMI_RANK": "1", "OMP_NUM_THREADS": "1"}
+    line = Podman().exec_command("img", ["candle", "list"], [tmp_path], env, tmp_path)
+    assert line[:2] == ["podman", "run"] and line[-3:] == ["img", "candle", "list"]
+    assert f"{tmp_path}:{tmp_path}" in line and "--preserve-fds=3" in line and "PMI_RANK=1" in line
+    apptainer = Apptainer().exec_command("candle.sif", ["candle", "list"], [tmp_path], env, tmp_path)
+    assert apptainer[:2] == ["apptainer", "exec"] and ["--bind", f"{tmp_path}:{tmp_path}"] == apptainer[4:6]
+    squashfs = tmp_path / "candle.sqfs"
+    squashfs.touch()
+    charlie = Charliecloud().exec_command(str(squashfs), ["candle"], [tmp_path], env, tmp_path)
+    assert charlie[0] == "ch-run" and charlie[-3:] == [str(squashfs), "--", "candle"]
+    stored = Charliecloud().exec_command("candle-torch", ["candle"], [], {}, tmp_path)
+    assert stored[-3].endswith("/img/candle-torch")

@@ -1,0 +1,39 @@
+"""The checked-in recipes are the generator's output, and they parse."""
+
+from pathlib import Path
+
+import pytest
+
+from candle_containers.recipe import FORMATS, IMAGES, recipe_file_name, render
+
+RECIPES = Path(__file__).parents[2] / "recipes"
+CASES = [(backend, fmt) for backend in IMAGES for fmt in FORMATS]
+
+
+@pytest.mark.parametrize(("backend", "fmt"), CASES)
+def test_checked_in_recipe_is_the_generated_one(backend, fmt):
+    checked_in = (RECIPES / recipe_file_name(backend, fmt)).read_text()
+    assert checked_in == render(backend, fmt), "regenerate: python -m candle_containers.recipe recipes/"
+
+
+@pytest.mark.parametrize(("backend", "fmt"), CASES)
+def test_recipes_parse_with_spython(backend, fmt):
+    from spython.main.parse.parsers import DockerParser, SingularityParser
+
+    parser = DockerParser if fmt == "docker" else SingularityParser
+    recipe = next(iter(parser(str(RECIPES / recipe_file_name(backend, fmt))).parse().values()))
+    assert recipe.fromHeader == "debian:bookworm"
+    assert "PATH=/opt/candle/venv/bin:$PATH" in recipe.environ
+    files = {tuple(entry.split()) if isinstance(entry, str) else tuple(entry) for entry in recipe.files}
+    assert {("src", "/opt/candle/src"), ("wheels", "/opt/candle/wheels"), ("etc", "/opt/candle/etc")} <= files
+    script = "\n".join(recipe.install)
+    extras = IMAGES[backend].extras
+    assert f"/opt/candle/src[{extras}]" in script
+    assert ("install_horovod.sh" in script) == (backend == "torch-horovod")
+
+
+def test_the_base_image_is_a_choice():
+    assert render("keras", "docker", base="localhost/candle-base:bookworm").count("FROM localhost/candle-base") == 1
+    assert "From: localhost/candle-base:bookworm" in render(
+        "keras", "singularity", base="localhost/candle-base:bookworm"
+    )
