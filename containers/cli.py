@@ -27,7 +27,9 @@ def add_container_options(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--backend", default="torch", help=f"one of {', '.join(IMAGES)}")
     build.add_argument("--runtime", help=f"one of {', '.join(RUNTIME_ORDER)} (default: the first one installed)")
     build.add_argument("--base", default=BASE_IMAGE, help="base image, e.g. a local Debian bookworm import")
-    build.add_argument("--wheels", help="folder of wheels to install from first (the CPU torch wheel; offline)")
+    build.add_argument(
+        "--wheels", help="folder of wheels to install from first (default: the host pip's find-links, if any)"
+    )
     build.add_argument("--tag", help="image name (default candle-BACKEND)")
     build.add_argument("--cert", help="CA bundle pip must trust inside the build (default: the host pip's 'cert')")
     build.add_argument("--context", help="build in this folder and keep it (default: a temporary folder)")
@@ -74,17 +76,31 @@ def installed(found: dict) -> list[str]:
     return [name for name in order if found[name]().available()]
 
 
-def host_pip_cert() -> str | None:
-    """The CA bundle the host's pip is configured to trust (PIP_CERT, or 'cert' in its config)."""
+def pip_settings() -> dict[str, str]:
+    """The host pip's configuration (``pip config list``): {"global.cert": ..., ...}."""
     import subprocess
 
-    if os.environ.get("PIP_CERT"):
-        return os.environ["PIP_CERT"]
     listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60)
+    settings = {}
     for line in listed.stdout.splitlines():
         key, _, value = line.partition("=")
-        if key.endswith(".cert") and value:
-            return value.strip("'\"")
+        settings[key.split(".", 1)[-1] if key.startswith(":env:") else key] = value.strip("'\"")
+    return settings
+
+
+def host_pip_cert() -> str | None:
+    """The CA bundle the host's pip trusts (PIP_CERT, or 'cert' in its configuration)."""
+    settings = pip_settings()
+    return os.environ.get("PIP_CERT") or settings.get("global.cert") or settings.get("cert")
+
+
+def wheel_folder(package: str) -> Path | None:
+    """A folder of pip's find-links that holds a wheel of ``package`` (the CPU torch wheel here)."""
+    settings = pip_settings()
+    for value in (settings.get("global.find-links", ""), settings.get("find-links", "")):
+        for folder in value.split():
+            if any(Path(folder).glob(f"{package}-*.whl")):
+                return Path(folder)
     return None
 
 
@@ -101,14 +117,12 @@ def make_context(folder: Path, backend: str, fmt: str, base: str, wheels: str | 
     (etc / "pip.conf").write_text(settings)
     shutil.copytree(source_tree(), folder / "src", ignore=shutil.ignore_patterns(*SOURCE_IGNORED), dirs_exist_ok=True)
     (folder / "wheels").mkdir(exist_ok=True)
-    if wheels:
-        source = Path(wheels)
+    for name in (wheels or "").split():
+        source = Path(name)
         if not source.is_dir():
-            raise CandleError(f"--wheels {wheels}: no such folder")
+            raise CandleError(f"--wheels {name}: no such folder")
         for wheel in source.glob("*.whl"):
-            target = folder / "wheels" / wheel.name
-            if not target.exists():
-                os.link(wheel, target) if wheel.stat().st_dev == folder.stat().st_dev else shutil.copy2(wheel, target)
+            shutil.copy2(wheel, folder / "wheels" / wheel.name)
     recipe = folder / recipe_file_name(backend, fmt)
     recipe.write_text(render(backend, fmt, base))
     return recipe
@@ -133,7 +147,9 @@ def _build(args: argparse.Namespace) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     try:
         cert = args.cert or host_pip_cert()
-        recipe = make_context(folder, args.backend, fmt, args.base, args.wheels, cert)
+        wheels = args.wheels or pip_settings().get("global.find-links") or pip_settings().get("find-links")
+        print(f"candle: wheels from {wheels or 'PyPI only'}; CA bundle {cert or 'the image default'}", file=sys.stderr)
+        recipe = make_context(folder, args.backend, fmt, args.base, wheels, cert)
         print(f"candle: building {tag} with {chosen.name} from {recipe}", file=sys.stderr)
         chosen.build(folder, recipe, tag)
     finally:
@@ -160,5 +176,6 @@ def _exec(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from candle_containers.runtimes import passed_environment
 
     env = passed_environment(os.environ) | {"CANDLE_DATA_DIR": str(data), "CANDLE_OUTPUT_DIR": str(output)}
+    chosen.prepare_exec(env)
     line = chosen.exec_command(args.image, command, binds, env, Path.cwd())
     os.execvpe(line[0], line, chosen.environment())  # the container's exit code is ours

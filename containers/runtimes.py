@@ -50,6 +50,10 @@ class Runtime(abc.ABC):
         """The runtime's own environment (for its build and exec commands)."""
         return dict(os.environ)
 
+    def prepare_exec(self, env: dict[str, str]) -> None:
+        """Adjust this process (about to become the runtime) and ``env`` before ``exec_command``."""
+        return  # most runtimes pass the environment and descriptors through as they are
+
     def build(self, context: Path, recipe: Path, tag: str) -> None:
         command = self.build_command(context, recipe, tag)
         done = subprocess.run(command, cwd=context, env=self.environment())
@@ -66,10 +70,16 @@ class Podman(Runtime):
     def build_command(self, context: Path, recipe: Path, tag: str) -> list[str]:
         return [self.executable, "build", *self.OPTIONS, "--network", "host", "-f", str(recipe), "-t", tag, "."]
 
+    def prepare_exec(self, env: dict[str, str]) -> None:
+        # podman passes descriptors 3..3+N-1 only, all of which must be open: move hydra's to 3
+        if "PMI_FD" in env and env["PMI_FD"] != "3":
+            os.dup2(int(env["PMI_FD"]), 3, inheritable=True)
+            env["PMI_FD"] = "3"
+
     def exec_command(self, image, command, binds, env, workdir) -> list[str]:
         line = [self.executable, "run", "--rm", "-i", *self.OPTIONS, "--network", "host", "--ipc", "host"]
         line += ["--pid", "host", "-w", str(workdir)]
-        if "PMI_FD" in env:  # hydra talks to a local rank through an inherited descriptor
+        if "PMI_FD" in env:  # hydra talks to a local rank through an inherited descriptor (see prepare_exec)
             line += [f"--preserve-fds={int(env['PMI_FD']) - 2}"]
         for folder in binds:
             line += ["-v", f"{folder}:{folder}"]
