@@ -58,7 +58,12 @@ def stage(backend: str, base: str = BASE_IMAGE):
     recipe += baseimage(image=base, _distro="ubuntu22")
     recipe += label(metadata={"org.candle.backend": backend})
     recipe += environment(
-        variables={"PATH": f"{VENV}/bin:$PATH", "PYTHONUNBUFFERED": "1", "PIP_CONFIG_FILE": f"{PREFIX}/etc/pip.conf"}
+        variables={
+            "PATH": f"{VENV}/bin:$PATH",
+            "PYTHONUNBUFFERED": "1",
+            "PIP_CONFIG_FILE": f"{PREFIX}/etc/pip.conf",
+            "MPLCONFIGDIR": "/tmp/candle-matplotlib",  # images are read-only on HPC runtimes
+        }
     )
     recipe += shell(
         commands=[

@@ -32,6 +32,7 @@ def passed_environment(environ: Mapping[str, str]) -> dict[str, str]:
 class Runtime(abc.ABC):
     name: str = ""
     executable: str = ""
+    inherits_environment = False  # True: the container sees the launching process's environment
 
     def available(self) -> bool:
         return shutil.which(self.executable) is not None
@@ -123,11 +124,12 @@ class Singularity(Apptainer):
 
 class Charliecloud(Runtime):
     """Charliecloud: ``ch-image`` builds (it must run under the system Python, with
-    ``CH_IMAGE_STORAGE`` and ``USER`` set), ``ch-run`` runs an image from that storage or a
-    SquashFS file made by ``ch-convert``."""
+    ``CH_IMAGE_STORAGE`` and ``USER`` set); ``ch-run`` runs an image by its name in that storage,
+    or a SquashFS file made by ``ch-convert``."""
 
     name = "charliecloud"
     executable = "ch-image"
+    inherits_environment = True  # ch-run passes the environment through (it has no KEY=VALUE option)
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -142,14 +144,9 @@ class Charliecloud(Runtime):
         return [*self._ch_image(), "build", "--force", "-t", tag, "-f", str(recipe), "."]
 
     def exec_command(self, image, command, binds, env, workdir) -> list[str]:
-        storage = Path(self.environment()["CH_IMAGE_STORAGE"])
-        if not Path(image).exists():  # a name in ch-image's storage
-            image = str(storage / "img" / image.replace("/", "%").replace(":", "+"))
-        line = ["ch-run", "--write-fake", "-c", str(workdir)]
+        line = ["ch-run", "--set-env", "-c", str(workdir)]  # --set-env: the image's own ENV (its PATH)
         for folder in binds:
             line += ["-b", f"{folder}:{folder}"]
-        for key, value in env.items():
-            line += [f"--set-env={key}={value}"]
         return [*line, image, "--", *command]
 
 

@@ -5,7 +5,8 @@ FROM debian:bookworm
 
 LABEL org.candle.backend=torch-horovod
 
-ENV PATH=/opt/candle/venv/bin:$PATH \
+ENV MPLCONFIGDIR=/tmp/candle-matplotlib \
+    PATH=/opt/candle/venv/bin:$PATH \
     PIP_CONFIG_FILE=/opt/candle/etc/pip.conf \
     PYTHONUNBUFFERED=1
 
