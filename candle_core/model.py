@@ -14,6 +14,14 @@ from typing import Any
 
 from candle_core.errors import CandleError
 
+
+def as_list(value: Any) -> list:
+    """A keyword's value as a list (CANDLE allows a scalar where a list is meant; None: [])."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 Shape = tuple[int, ...]
 
 ACTIVATIONS = (

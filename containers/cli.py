@@ -177,6 +177,6 @@ def _exec(args: argparse.Namespace, rest: Sequence[str]) -> int:
 
     env = passed_environment(os.environ) | {"CANDLE_DATA_DIR": str(data), "CANDLE_OUTPUT_DIR": str(output)}
     chosen.prepare_exec(env)
-    line = chosen.exec_command(args.image, command, binds, env, Path.cwd())
+    line = chosen.exec_command(chosen.runnable(args.image), command, binds, env, Path.cwd())
     process_env = chosen.environment() | (env if chosen.inherits_environment else {})
     os.execvpe(line[0], line, process_env)  # the container's exit code is ours

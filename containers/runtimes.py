@@ -55,6 +55,10 @@ class Runtime(abc.ABC):
         """Adjust this process (about to become the runtime) and ``env`` before ``exec_command``."""
         return  # most runtimes pass the environment and descriptors through as they are
 
+    def runnable(self, image: str) -> str:
+        """What ``exec_command`` should run for ``image`` (most runtimes: the image itself)."""
+        return image
+
     def build(self, context: Path, recipe: Path, tag: str) -> None:
         command = self.build_command(context, recipe, tag)
         done = subprocess.run(command, cwd=context, env=self.environment())
@@ -143,8 +147,29 @@ class Charliecloud(Runtime):
     def build_command(self, context: Path, recipe: Path, tag: str) -> list[str]:
         return [*self._ch_image(), "build", "--force", "-t", tag, "-f", str(recipe), "."]
 
+    def runnable(self, image: str) -> str:
+        """A SquashFS file or directory image as it is; an image of ch-image's storage exported
+        (once per build, ~10 s) to a directory beside it: ch-run runs storage images only
+        read-only, and then cannot make the mount points of folders the image lacks."""
+        if Path(image).exists():
+            return image
+        env = self.environment()
+        storage = Path(env["CH_IMAGE_STORAGE"])
+        stored = storage / "img" / image.replace("/", "%").replace(":", "+")
+        if not stored.is_dir():
+            raise CandleError(f"charliecloud: no image '{image}' in {storage} (ch-image list shows what is there)")
+        exported = storage.parent / f"{storage.name}-run" / stored.name
+        if not exported.is_dir() or exported.stat().st_mtime < stored.stat().st_mtime:
+            shutil.rmtree(exported, ignore_errors=True)
+            exported.parent.mkdir(parents=True, exist_ok=True)
+            done = subprocess.run(["ch-convert", "-i", "ch-image", "-o", "dir", image, str(exported)], env=env)
+            if done.returncode != 0:
+                raise CandleError(f"charliecloud: ch-convert could not export '{image}' to {exported}")
+        return str(exported)
+
     def exec_command(self, image, command, binds, env, workdir) -> list[str]:
-        line = ["ch-run", "--set-env", "-c", str(workdir)]  # --set-env: the image's own ENV (its PATH)
+        # --set-env: the image's own ENV (its PATH); -w: a directory image gets its mount points made
+        line = ["ch-run", "--set-env", "-c", str(workdir), *(["-w"] if Path(image).is_dir() else [])]
         for folder in binds:
             line += ["-b", f"{folder}:{folder}"]
         return [*line, image, "--", *command]

@@ -20,20 +20,15 @@ from candle_core.model import (
     ModelSpec,
     OptimizerSpec,
     Shape,
+    as_list,
 )
 
 
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def nt3_layers(params: Mapping[str, Any], input_shape: Shape) -> list:
-    conv = _as_list(params["conv"])
+    conv = as_list(params["conv"])
     if len(conv) % 3:
         raise CandleError(f"conv must hold (filters, kernel, stride) triples, got {len(conv)} numbers: {conv}")
-    pools = _as_list(params.get("pool"))
+    pools = as_list(params.get("pool"))
     layer_type = LocallyConnected1D if params.get("locally_connected") else Conv1D
     layers: list = []
     for i in range(0, len(conv), 3):
@@ -44,7 +39,7 @@ def nt3_layers(params: Mapping[str, Any], input_shape: Shape) -> list:
         if pools:
             layers.append(MaxPool1D(pools[min(i // 3, len(pools) - 1)]))
     layers.append(Flatten())
-    for units in _as_list(params["dense"]):
+    for units in as_list(params["dense"]):
         if units:
             layers.append(Dense(units, activation=params["activation"]))
             if params.get("dropout"):
@@ -60,6 +55,6 @@ def nt3_model(params: Mapping[str, Any], input_shape: Shape) -> ModelSpec:
         layers=nt3_layers(params, input_shape),
         loss=params["loss"],
         optimizer=OptimizerSpec.from_params(params),
-        metrics=_as_list(params.get("metrics")),
+        metrics=as_list(params.get("metrics")),
         initializer=params.get("initialization") or "glorot_uniform",
     )

@@ -1,0 +1,120 @@
+"""Uncertainty quantification: Monte-Carlo dropout predictions and the report on them.
+
+``candle infer BENCH --run RUN_DIR --mc-samples N`` rebuilds the run's network, loads its final
+weights and predicts the validation rows N times with dropout left on (``PermanentDropout``
+behaviour for every dropout layer). Per row it writes the mean and standard deviation of each
+output (``uq_predictions.csv``) and a report (``uq_report.json``, ``uq_error_vs_std.png``):
+
+* error of a row: |target − mean prediction| of its target output (the true class's probability
+  for a classifier, the value for a regressor); its uncertainty: that output's std;
+* the Pearson and Spearman correlations between error and std;
+* coverage: the fraction of rows whose target lies within ±1 and ±2 std of the mean;
+* the mean error of the 20% most confident rows (smallest std) against the 20% least confident.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from candle_core.atomic import write_json_atomic, write_text_atomic
+from candle_core.errors import CandleError
+
+PREDICTIONS_CSV = "uq_predictions.csv"
+REPORT_JSON = "uq_report.json"
+PLOT_PNG = "uq_error_vs_std.png"
+CONFIDENT_FRACTION = 0.2
+
+
+def monte_carlo(backend: Any, model: Any, x: np.ndarray, samples: int, batch_size: int) -> np.ndarray:
+    """``samples`` predictions of every row with dropout active: (samples, rows, outputs)."""
+    return np.stack([backend.predict(model, x, batch_size, monte_carlo=True) for _ in range(samples)])
+
+
+def target_columns(y_true: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(target, predictions of the target output): the true class for one-hot targets, else the
+    first output. ``predictions`` is (samples, rows, outputs); returns (rows,), (samples, rows)."""
+    rows = np.arange(len(y_true))
+    if y_true.ndim == 2 and y_true.shape[1] > 1:
+        true_class = y_true.argmax(axis=1)
+        return np.ones(len(y_true)), predictions[:, rows, true_class]
+    return y_true.reshape(len(y_true), -1)[:, 0], predictions[:, :, 0]
+
+
+def report(y_true: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
+    """The figures of the module docstring, from targets and (samples, rows, outputs) predictions."""
+    import pandas as pd
+
+    target, values = target_columns(y_true, predictions)
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    error = np.abs(target - mean)
+    count = max(1, int(round(CONFIDENT_FRACTION * len(error))))
+    order = np.argsort(std, kind="stable")
+    varies = std.max() > 0 and error.max() > 0
+    return {
+        "rows": len(error),
+        "samples": len(predictions),
+        "mean_error": float(error.mean()),
+        "mean_std": float(std.mean()),
+        "pearson_error_std": float(pd.Series(error).corr(pd.Series(std))) if varies else None,
+        "spearman_error_std": float(pd.Series(error).corr(pd.Series(std), method="spearman")) if varies else None,
+        "coverage_1std": float(np.mean(error <= std)),
+        "coverage_2std": float(np.mean(error <= 2 * std)),
+        "error_most_confident_20pct": float(error[order[:count]].mean()),
+        "error_least_confident_20pct": float(error[order[-count:]].mean()),
+    }
+
+
+def write(folder: Path, y_true: np.ndarray, predictions: np.ndarray, title: str) -> dict[str, Any]:
+    """Write the per-row CSV, the report JSON and the plot into ``folder``; return the report."""
+    import pandas as pd
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mean, std = predictions.mean(axis=0), predictions.std(axis=0)
+    table = pd.DataFrame({"row": np.arange(len(mean))})
+    for j in range(mean.shape[1]):
+        table[f"mean_{j}"], table[f"std_{j}"] = mean[:, j], std[:, j]
+    target, values = target_columns(y_true, predictions)
+    table["target"], table["error"] = target, np.abs(target - values.mean(axis=0))
+    write_text_atomic(folder / PREDICTIONS_CSV, table.to_csv(index=False))
+    figures = report(y_true, predictions)
+    write_json_atomic(folder / REPORT_JSON, figures)
+    _plot(table["error"].to_numpy(), values.std(axis=0), figures, folder / PLOT_PNG, title)
+    return figures
+
+
+def _plot(error: np.ndarray, std: np.ndarray, figures: Mapping[str, Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4.5))
+    axes.scatter(std, error, s=8, alpha=0.5, label="rows")
+    order = np.argsort(std, kind="stable")
+    bins = np.array_split(order, min(10, len(order)))
+    axes.plot([std[b].mean() for b in bins], [error[b].mean() for b in bins], "o-", color="C3", label="mean per decile")
+    axes.set_xlabel("predicted standard deviation")
+    axes.set_ylabel("absolute error")
+    rho = figures.get("spearman_error_std")
+    axes.set_title(title + (f" (Spearman {rho:.2f})" if rho is not None else ""))
+    axes.legend()
+    figure.tight_layout()
+    temporary = path.with_suffix(".partial.png")
+    figure.savefig(temporary, dpi=110)
+    plt.close(figure)
+    temporary.replace(path)
+
+
+def load_run(run_dir: Path) -> dict[str, Any]:
+    """The parameters a finished run recorded (final_params.json)."""
+    path = run_dir / "final_params.json"
+    if not path.exists():
+        raise CandleError(f"{run_dir}: not a finished run directory (no final_params.json)")
+    if not (run_dir / "model").is_dir():
+        raise CandleError(f"{run_dir}: the run saved no model (no model/ folder)")
+    return json.loads(path.read_text())

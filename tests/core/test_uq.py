@@ -1,0 +1,72 @@
+"""Monte-Carlo dropout (candle infer) and the uncertainty report, on both backends."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from candle_core.plugin_manager import get_plugin_manager
+from candle_core.run import build_model_spec
+from candle_core.uq import PLOT_PNG, PREDICTIONS_CSV, REPORT_JSON, monte_carlo, report
+from tests.helpers import resolve, run
+
+
+def _model(backend_name: str, argv: list[str]):
+    manager = get_plugin_manager()
+    params = resolve("bcw", argv)
+    benchmark = manager.benchmark("bcw")
+    dataset = manager.hook.candle_load_data(benchmark=benchmark, params=params)
+    backend = manager.component("backend", backend_name)()
+    spec = build_model_spec(benchmark, params, dataset.input_shape, manager.hook)
+    from candle_core.training import build
+
+    return backend, build(backend, spec, params), dataset
+
+
+@pytest.mark.parametrize("backend_name", ["torch", "keras"])
+def test_dropout_is_active_in_monte_carlo_samples_only(backend_name):
+    backend, model, dataset = _model(backend_name, ["--dropout", "0.3"])
+    samples = monte_carlo(backend, model, dataset.x_val, 40, 32)
+    assert samples.shape == (40, len(dataset.x_val), 2)
+    assert not np.allclose(samples[0], samples[1])  # dropout really active
+    deterministic = backend.predict(model, dataset.x_val, 32)
+    assert np.abs(samples.mean(axis=0) - deterministic).mean() < 0.05  # (nonlinear: not exactly equal)
+    assert np.allclose(backend.predict(model, dataset.x_val, 32), deterministic)  # off outside MC
+
+    backend, model, dataset = _model(backend_name, ["--dropout", "0"])
+    still = monte_carlo(backend, model, dataset.x_val, 5, 32)
+    assert np.ptp(still, axis=0).max() == 0 and report(dataset.y_val, still)["mean_std"] < 1e-6  # std 0 (rounding)
+
+
+def test_report_figures_on_a_made_up_case():
+    y = np.eye(2, dtype=np.float32)[[0, 1, 1, 0]]
+    # true-class probability samples: rows 0-1 sure and right, rows 2-3 spread and wrong-ish
+    p_true = np.array([[0.99, 0.98, 0.2, 0.7], [0.99, 0.98, 0.6, 0.1]])
+    predictions = np.zeros((2, 4, 2))
+    for sample in range(2):
+        for row in range(4):
+            k = int(y[row].argmax())
+            predictions[sample, row, k], predictions[sample, row, 1 - k] = p_true[sample, row], 1 - p_true[sample, row]
+    figures = report(y, predictions)
+    assert figures["error_most_confident_20pct"] == pytest.approx(0.01)
+    assert figures["error_least_confident_20pct"] == pytest.approx(0.6)
+    assert figures["coverage_1std"] == 0.0 and figures["spearman_error_std"] > 0.5
+
+
+def test_confident_predictions_have_smaller_errors_on_breast_cancer(candle, candle_dirs, tmp_path):
+    results, _ = run("bcw", ["-e", "30", "--output_dir", str(tmp_path)])
+    run_dir = Path(results["params"]["run_dir"])
+    done = candle("infer", "bcw", "--run", str(run_dir), "--mc-samples", "30")
+    assert done.code == 0, done.err
+    figures = json.loads((run_dir / REPORT_JSON).read_text())
+    assert figures["rows"] == 171 and figures["samples"] == 30
+    assert figures["error_most_confident_20pct"] < figures["error_least_confident_20pct"]
+    assert figures["spearman_error_std"] > 0.3
+    assert "20% most confident" in done.out
+    assert (run_dir / PLOT_PNG).stat().st_size > 10_000 and (run_dir / PREDICTIONS_CSV).exists()
+
+
+def test_infer_errors(candle, tmp_path):
+    assert "not a finished run directory" in candle("infer", "bcw", "--run", str(tmp_path)).err
+    assert "at least 2 samples" in candle("infer", "bcw", "--run", str(tmp_path), "--mc-samples", "1").err
