@@ -32,10 +32,17 @@ def learning_curve(history: Sequence[dict], path: Path, title: str) -> Path | No
         axis.grid(alpha=0.3)
         axis.legend()
     figure.suptitle(title)
+    save_figure(figure, path)
+    return path
+
+
+def save_figure(figure, path: Path, dpi: int = 100) -> None:
+    """Write ``figure`` to ``path`` atomically (a temporary file, then a rename) and close it."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png")
     os.close(fd)
-    figure.savefig(temporary, dpi=100)
+    figure.savefig(temporary, dpi=dpi)
     plt.close(figure)
     os.replace(temporary, path)
-    return path

@@ -93,6 +93,8 @@ def _plot(error: np.ndarray, std: np.ndarray, figures: Mapping[str, Any], path: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from candle_core.plots import save_figure
+
     figure, axes = plt.subplots(figsize=(6, 4.5))
     axes.scatter(std, error, s=8, alpha=0.5, label="rows")
     order = np.argsort(std, kind="stable")
@@ -103,11 +105,7 @@ def _plot(error: np.ndarray, std: np.ndarray, figures: Mapping[str, Any], path: 
     rho = figures.get("spearman_error_std")
     axes.set_title(title + (f" (Spearman {rho:.2f})" if rho is not None else ""))
     axes.legend()
-    figure.tight_layout()
-    temporary = path.with_suffix(".partial.png")
-    figure.savefig(temporary, dpi=110)
-    plt.close(figure)
-    temporary.replace(path)
+    save_figure(figure, path, dpi=110)
 
 
 def load_run(run_dir: Path) -> dict[str, Any]:

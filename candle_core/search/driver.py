@@ -166,6 +166,8 @@ def _plot(trials: Sequence[Trial], objective: Objective, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from candle_core.plots import save_figure
+
     ordered = sorted(trials, key=lambda t: t.id)
     ok = [(t.id, t.objective) for t in ordered if t.status == "ok" and t.objective is not None]
     failed = [t.id for t in ordered if t.status != "ok"]
@@ -185,8 +187,4 @@ def _plot(trials: Sequence[Trial], objective: Objective, path: Path) -> None:
     axis.set_ylabel(f"{objective.metric} ({objective.mode} epoch)")
     axis.grid(alpha=0.3)
     axis.legend()
-    figure.tight_layout()
-    temporary = path.with_suffix(".partial.png")
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    temporary.replace(path)
+    save_figure(figure, path)
