@@ -169,38 +169,18 @@ def command_results(args: argparse.Namespace, rest: Sequence[str]) -> int:
 def command_infer(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from pathlib import Path
 
-    from candle_core.plugin_manager import get_plugin_manager
-    from candle_core.run import build_model_spec
-    from candle_core.uq import load_run, monte_carlo, write
+    from candle_core.uq import infer, print_summary
 
-    if args.mc_samples < 2:
-        raise CandleError(f"--mc-samples {args.mc_samples}: at least 2 samples are needed for a spread")
-    manager = get_plugin_manager()
-    benchmark = manager.benchmark(args.benchmark)
-    run_dir = Path(args.run)
-    params = load_run(run_dir)
-    backend = manager.component("backend", params["backend"])()
-    dataset = manager.hook.candle_load_data(benchmark=benchmark, params=params)
-    spec = build_model_spec(benchmark, params, dataset.input_shape, manager.hook)
-    model = backend.build(spec, None, params.get("precision", "fp32"), int(params.get("rng_seed", 7102)))
-    backend.load(model, run_dir / "model")
-    x, y = (dataset.x_test, dataset.y_test) if args.part == "test" else (dataset.x_val, dataset.y_val)
-    if x is None:
-        raise CandleError(f"benchmark {benchmark.name} has no {args.part} part; use --part val")
-    predictions = monte_carlo(backend, model, x, args.mc_samples, int(params["batch_size"]))
-    out = Path(args.out) if args.out else run_dir
-    figures = write(out, y, predictions, f"{benchmark.name}, MC dropout x{args.mc_samples}")
-    print(
-        f"candle: {figures['rows']} rows x {args.mc_samples} samples: mean error {figures['mean_error']:.4g}, "
-        f"mean std {figures['mean_std']:.4g}, Spearman(error, std) {figures['spearman_error_std']}"
-    )
-    print(
-        f"candle: error of the 20% most confident rows {figures['error_most_confident_20pct']:.4g}, "
-        f"of the 20% least confident {figures['error_least_confident_20pct']:.4g}; "
-        f"coverage ±1 std {figures['coverage_1std']:.2f}, ±2 std {figures['coverage_2std']:.2f}"
-    )
-    print(f"candle: wrote uq_predictions.csv, uq_report.json, uq_error_vs_std.png in {out}")
+    out = Path(args.out) if args.out else Path(args.run)
+    figures = infer(args.benchmark, Path(args.run), args.mc_samples, args.part, out)
+    print_summary(figures, out)
     return 0
+
+
+def command_uq(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.search.commands import command_bootstrap
+
+    return command_bootstrap(args, rest)
 
 
 def command_container(args: argparse.Namespace, rest: Sequence[str]) -> int:
@@ -220,6 +200,7 @@ COMMANDS = {
     "results": command_results,
     "container": command_container,
     "infer": command_infer,
+    "uq": command_uq,
 }
 BENCHMARK_COMMANDS = {
     "run": "train and evaluate a benchmark",
@@ -272,6 +253,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     command.add_argument("--mc-samples", type=int, default=30, help="predictions per row with dropout on (default 30)")
     command.add_argument("--part", choices=["val", "test"], default="val", help="which rows to predict")
     command.add_argument("--out", help="folder for the outputs (default: the run directory)")
+    text = "uncertainty by bootstrap ensembles: train N models on resamples, predict with all, report"
+    command = commands["uq"] = sub.add_parser("uq", help=text, description=text, allow_abbrev=False)
+    command.add_argument("method", choices=["bootstrap"], help="bootstrap: one model per resample")
+    command.add_argument("benchmark", help="benchmark name (see 'candle list')")
+    command.add_argument("--models", type=int, default=10, help="ensemble size (default 10)")
+    add_search_options(command, upf=True)
     from candle_containers.cli import add_container_options
 
     text = "container images: print a recipe, build an image, run a command inside one"
@@ -303,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             print(f"candle {args.command}: error: name a benchmark (see 'candle list')", file=sys.stderr)
             return EXIT_USER_ERROR
-    elif rest and args.command not in ("search", "upf", "container"):
+    elif rest and args.command not in ("search", "upf", "uq", "container"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return COMMANDS[args.command](args, rest)

@@ -201,6 +201,11 @@ RUN = [
         "default": 600.0,
         "help": "seconds a rank waits for its peers in a collective before the job fails (a dead peer)",
     },
+    {
+        "name": "bootstrap_seed",
+        "type": int,
+        "help": "train on a bootstrap resample of the training rows drawn with this seed (candle uq bootstrap)",
+    },
     {"name": "monitor", "type": str, "default": "val_loss", "help": "metric watched by early_stop and reduce_lr"},
     {"name": "min_delta", "type": float, "default": 0.0, "help": "smallest change of monitor that counts as progress"},
     {"name": "early_stop_patience", "type": int, "default": 10, "help": "epochs without progress before early_stop"},

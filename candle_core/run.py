@@ -228,8 +228,13 @@ def _train_through_backend(
     dataset = _load_data(benchmark, params, plugin_manager, parallel)
     if dataset is None:
         raise CandleError(f"benchmark {benchmark.name} provides no data (neither run() nor load_data())")
+    if params.get("bootstrap_seed") is not None:
+        dataset = dataset.resampled(int(params["bootstrap_seed"]))
     spec = build_model_spec(benchmark, params, dataset.input_shape, plugin_manager.hook)
-    return fit(backend, spec, dataset, params, context, parallel)
+    extra = fit(backend, spec, dataset, params, context, parallel)
+    if "bootstrap" in dataset.meta:
+        extra["bootstrap"] = dataset.meta["bootstrap"]
+    return extra
 
 
 def _load_data(benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: Any, parallel: DataParallel | None):

@@ -108,6 +108,66 @@ def _plot(error: np.ndarray, std: np.ndarray, figures: Mapping[str, Any], path: 
     save_figure(figure, path, dpi=110)
 
 
+def restore_run(benchmark_name: str, run_dir: Path) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(backend, model with the run's final weights, data set, parameters) of a finished run."""
+    from candle_core.plugin_manager import get_plugin_manager
+    from candle_core.run import build_model_spec
+
+    manager = get_plugin_manager()
+    benchmark = manager.benchmark(benchmark_name)
+    params = load_run(run_dir)
+    params.pop("bootstrap_seed", None)  # predict the data set as it is, not the run's resample
+    backend = manager.component("backend", params["backend"])()
+    dataset = manager.hook.candle_load_data(benchmark=benchmark, params=params)
+    spec = build_model_spec(benchmark, params, dataset.input_shape, manager.hook)
+    model = backend.build(spec, None, params.get("precision", "fp32"), int(params.get("rng_seed", 7102)))
+    backend.load(model, run_dir / "model")
+    return backend, model, dataset, params
+
+
+def rows(dataset: Any, part: str) -> tuple[np.ndarray, np.ndarray]:
+    x, y = (dataset.x_test, dataset.y_test) if part == "test" else (dataset.x_val, dataset.y_val)
+    if x is None:
+        raise CandleError(f"the data set has no {part} part; use --part val")
+    return x, y
+
+
+def infer(benchmark_name: str, run_dir: Path, samples: int, part: str, out: Path) -> dict[str, Any]:
+    """``candle infer``: Monte-Carlo dropout predictions of a finished run, written with their report."""
+    if samples < 2:
+        raise CandleError(f"--mc-samples {samples}: at least 2 samples are needed for a spread")
+    backend, model, dataset, params = restore_run(benchmark_name, run_dir)
+    x, y = rows(dataset, part)
+    predictions = monte_carlo(backend, model, x, samples, int(params["batch_size"]))
+    return write(out, y, predictions, f"{benchmark_name}, MC dropout x{samples}")
+
+
+def ensemble(benchmark_name: str, run_dirs: list[Path], part: str, out: Path) -> dict[str, Any]:
+    """``candle uq bootstrap``'s last step: every model's deterministic predictions, as samples."""
+    if len(run_dirs) < 2:
+        raise CandleError(f"an ensemble needs at least 2 trained models, got {len(run_dirs)}")
+    predictions, y = [], None
+    for run_dir in run_dirs:
+        backend, model, dataset, params = restore_run(benchmark_name, run_dir)
+        x, y = rows(dataset, part)
+        predictions.append(backend.predict(model, x, int(params["batch_size"])))
+    return write(out, y, np.stack(predictions), f"{benchmark_name}, bootstrap x{len(run_dirs)}")
+
+
+def print_summary(figures: Mapping[str, Any], out: Path) -> None:
+    rho = figures["spearman_error_std"]
+    print(
+        f"candle: {figures['rows']} rows x {figures['samples']} samples: mean error {figures['mean_error']:.4g}, "
+        f"mean std {figures['mean_std']:.4g}, Spearman(error, std) {'n/a' if rho is None else f'{rho:.3f}'}"
+    )
+    print(
+        f"candle: error of the 20% most confident rows {figures['error_most_confident_20pct']:.4g}, "
+        f"of the 20% least confident {figures['error_least_confident_20pct']:.4g}; "
+        f"coverage ±1 std {figures['coverage_1std']:.2f}, ±2 std {figures['coverage_2std']:.2f}"
+    )
+    print(f"candle: wrote {PREDICTIONS_CSV}, {REPORT_JSON}, {PLOT_PNG} in {out}")
+
+
 def load_run(run_dir: Path) -> dict[str, Any]:
     """The parameters a finished run recorded (final_params.json)."""
     path = run_dir / "final_params.json"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -23,3 +24,16 @@ class Dataset:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
+
+    def resampled(self, seed: int) -> Dataset:
+        """The data set with its training rows replaced by a bootstrap resample (n rows drawn with
+        replacement, seeded); validation and test rows unchanged. ``meta["bootstrap"]`` says which."""
+        rows = np.random.default_rng(seed).integers(0, len(self.x_train), len(self.x_train))
+        drawn = {
+            "seed": seed,
+            "distinct_rows": int(len(np.unique(rows))),
+            "rows_sha256": hashlib.sha256(rows.tobytes()).hexdigest(),
+        }
+        return replace(
+            self, x_train=self.x_train[rows], y_train=self.y_train[rows], meta={**self.meta, "bootstrap": drawn}
+        )

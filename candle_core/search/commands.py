@@ -168,6 +168,29 @@ def command_upf(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def command_bootstrap(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """``candle uq bootstrap BENCH --models N``: N trials of BENCH, trial i trained on the bootstrap
+    resample drawn with seed i (run through the search machinery: evaluators, results store,
+    resume), then the ensemble's predictions and their report in ``<experiment>/bootstrap``."""
+    from candle_core.uq import ensemble, print_summary
+
+    if args.models < 2:
+        raise CandleError(f"--models {args.models}: an ensemble needs at least 2 models")
+    entries = [(f"b{i}", {"bootstrap_seed": i}) for i in range(args.models)]
+
+    def make(space, objective, seed, budget, workers, options):
+        return FixedList(entries, space, objective, seed, budget, workers, options)
+
+    summary = _run(args, argv, make, None, f"bootstrap ensemble of {args.models}", args.models, {})
+    if summary is None:
+        return 0
+    _report(summary, args)
+    run_dirs = [Path(t.results["model_dir"]).parent for t in summary.trials if t.status == "ok"]
+    out = summary.experiment_dir / "bootstrap"
+    print_summary(ensemble(args.benchmark, run_dirs, "val", out), out)
+    return 0
+
+
 def _report(summary: SearchSummary | None, args: argparse.Namespace) -> None:
     if summary is None:
         return

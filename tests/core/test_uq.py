@@ -70,3 +70,17 @@ def test_confident_predictions_have_smaller_errors_on_breast_cancer(candle, cand
 def test_infer_errors(candle, tmp_path):
     assert "not a finished run directory" in candle("infer", "bcw", "--run", str(tmp_path)).err
     assert "at least 2 samples" in candle("infer", "bcw", "--run", str(tmp_path), "--mc-samples", "1").err
+
+
+def test_bootstrap_ensemble_trains_each_model_on_its_own_resample(candle, candle_dirs):
+    done = candle("uq", "bootstrap", "bcw", "--models", "3", "--workers", "2", "-e", "15", "--experiment_id", "B")
+    assert done.code == 0, done.err
+    experiment = candle_dirs / "bcw" / "Output" / "B"
+    drawn = [json.loads((experiment / f"RUN_b{i}" / "results.json").read_text())["bootstrap"] for i in range(3)]
+    assert [d["seed"] for d in drawn] == [0, 1, 2]
+    assert len({d["rows_sha256"] for d in drawn}) == 3  # three different resamples
+    assert all(0.55 * 398 < d["distinct_rows"] < 0.72 * 398 for d in drawn)  # with replacement: ~63% distinct
+    figures = json.loads((experiment / "bootstrap" / REPORT_JSON).read_text())
+    assert figures["samples"] == 3 and figures["rows"] == 171
+    assert figures["error_most_confident_20pct"] < figures["error_least_confident_20pct"]
+    assert (experiment / "bootstrap" / PLOT_PNG).exists() and "bootstrap" in done.out
