@@ -10,6 +10,7 @@ rank, which joins the host's MPI job through the PMI variables and descriptors i
 from __future__ import annotations
 
 import abc
+import fcntl
 import os
 import shutil
 import subprocess
@@ -159,12 +160,14 @@ class Charliecloud(Runtime):
         if not stored.is_dir():
             raise CandleError(f"charliecloud: no image '{image}' in {storage} (ch-image list shows what is there)")
         exported = storage.parent / f"{storage.name}-run" / stored.name
-        if not exported.is_dir() or exported.stat().st_mtime < stored.stat().st_mtime:
-            shutil.rmtree(exported, ignore_errors=True)
-            exported.parent.mkdir(parents=True, exist_ok=True)
-            done = subprocess.run(["ch-convert", "-i", "ch-image", "-o", "dir", image, str(exported)], env=env)
-            if done.returncode != 0:
-                raise CandleError(f"charliecloud: ch-convert could not export '{image}' to {exported}")
+        exported.parent.mkdir(parents=True, exist_ok=True)
+        with open(exported.parent / f".{stored.name}.lock", "w") as lock:  # ranks of one job export once
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not exported.is_dir() or exported.stat().st_mtime < stored.stat().st_mtime:
+                shutil.rmtree(exported, ignore_errors=True)
+                command = ["ch-convert", "-i", "ch-image", "-o", "dir", image, str(exported)]
+                if subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+                    raise CandleError(f"charliecloud: ch-convert could not export '{image}' to {exported}")
         return str(exported)
 
     def exec_command(self, image, command, binds, env, workdir) -> list[str]:
