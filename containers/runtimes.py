@@ -30,6 +30,16 @@ def passed_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k.startswith(PASSED_PREFIXES) or k in PASSED_NAMES}
 
 
+def same_path_binds(flag: str, folders: Sequence[Path]) -> list[str]:
+    """``flag HOST:HOST`` for each folder: bound at the same path inside."""
+    return [word for folder in folders for word in (flag, f"{folder}:{folder}")]
+
+
+def variables(flag: str, env: Mapping[str, str]) -> list[str]:
+    """``flag KEY=VALUE`` for each variable."""
+    return [word for key, value in env.items() for word in (flag, f"{key}={value}")]
+
+
 class Runtime(abc.ABC):
     name: str = ""
     executable: str = ""
@@ -87,11 +97,7 @@ class Podman(Runtime):
         line += ["--pid", "host", "-w", str(workdir)]
         if "PMI_FD" in env:  # hydra talks to a local rank through an inherited descriptor (see prepare_exec)
             line += [f"--preserve-fds={int(env['PMI_FD']) - 2}"]
-        for folder in binds:
-            line += ["-v", f"{folder}:{folder}"]
-        for key, value in env.items():
-            line += ["-e", f"{key}={value}"]
-        return [*line, image, *command]
+        return [*line, *same_path_binds("-v", binds), *variables("-e", env), image, *command]
 
 
 class Docker(Podman):
@@ -116,11 +122,7 @@ class Apptainer(Runtime):
 
     def exec_command(self, image, command, binds, env, workdir) -> list[str]:
         line = [self.executable, "exec", "--pwd", str(workdir)]
-        for folder in binds:
-            line += ["--bind", f"{folder}:{folder}"]
-        for key, value in env.items():
-            line += ["--env", f"{key}={value}"]
-        return [*line, image, *command]
+        return [*line, *same_path_binds("--bind", binds), *variables("--env", env), image, *command]
 
 
 class Singularity(Apptainer):
@@ -173,9 +175,7 @@ class Charliecloud(Runtime):
     def exec_command(self, image, command, binds, env, workdir) -> list[str]:
         # --set-env: the image's own ENV (its PATH); -w: a directory image gets its mount points made
         line = ["ch-run", "--set-env", "-c", str(workdir), *(["-w"] if Path(image).is_dir() else [])]
-        for folder in binds:
-            line += ["-b", f"{folder}:{folder}"]
-        return [*line, image, "--", *command]
+        return [*line, *same_path_binds("-b", binds), image, "--", *command]
 
 
 RUNTIMES: dict[str, type[Runtime]] = {
