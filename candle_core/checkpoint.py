@@ -72,6 +72,12 @@ class Checkpoints:
             return None
         folder = self.directory / json.loads(latest.read_text())["checkpoint"]
         meta = json.loads((folder / META).read_text())
+        written_by = meta.get("backend", backend.name)
+        if written_by != backend.name:
+            raise CandleError(
+                f"{folder}: this checkpoint was written by the {written_by} backend, this run uses {backend.name}; "
+                f"give the run another --run_id, or set ckpt_restart_mode off to start afresh"
+            )
         for name, expected in meta.get("checksums", {}).items():
             actual = _sha256(folder / name)
             if actual != expected:
@@ -97,7 +103,7 @@ class Checkpoints:
         periodic = self.interval > 0 and epoch % self.interval == 0
         if not (periodic or is_best):
             return
-        meta = {**meta, "epoch": epoch, "logs": dict(logs), "best_value": self.best_value}
+        meta = {**meta, "epoch": epoch, "logs": dict(logs), "best_value": self.best_value, "backend": backend.name}
         latest = None
         if periodic:
             latest = self._write(f"epoch_{epoch:04d}", backend, model, meta)

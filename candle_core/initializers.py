@@ -73,9 +73,9 @@ def initial_weights(infos: list[LayerInfo], initializer: str, seed: int) -> list
     for info in infos:
         arrays = {}
         for name, shape in info.weights.items():
-            if name == "kernel":
+            if name.endswith("kernel"):
                 arrays[name] = initial_kernel(initializer, shape, rng)
-            elif name in ("gamma", "moving_variance"):
+            elif name.endswith(("gamma", "moving_variance")):
                 arrays[name] = np.ones(shape, dtype=np.float32)
             else:
                 arrays[name] = np.zeros(shape, dtype=np.float32)

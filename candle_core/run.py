@@ -232,8 +232,10 @@ def _train_through_backend(
         dataset = dataset.resampled(int(params["bootstrap_seed"]))
     spec = build_model_spec(benchmark, params, dataset.input_shape, plugin_manager.hook)
     extra = fit(backend, spec, dataset, params, context, parallel)
-    if "bootstrap" in dataset.meta:
-        extra["bootstrap"] = dataset.meta["bootstrap"]
+    meta = dict(dataset.meta)
+    if "bootstrap" in meta:
+        extra["bootstrap"] = meta.pop("bootstrap")
+    extra["data"] = meta  # what the benchmark says of its data: source, shape, ...
     return extra
 
 

@@ -110,7 +110,7 @@ def fit(
         if parallel is not None:
             logs = parallel.mean_metrics(logs)
         predictions = _predict(backend, model, dataset.x_val, batch_size, parallel)
-        logs.update(evaluate(spec.loss, spec.metrics, dataset.y_val, predictions, prefix="val_"))
+        logs.update(evaluate(spec.loss, spec.metrics, dataset.y_val, predictions, "val_", spec.heads))
         logs["lr"] = backend.get_learning_rate(model)
         stop = _after_epoch(state, epoch, logs, monitor, params, backend, model)
         keep_going = context.end_epoch(epoch, logs)
@@ -133,7 +133,7 @@ def fit(
     }
     if dataset.x_test is not None:
         predictions = _predict(backend, model, dataset.x_test, batch_size, parallel)
-        extra["test"] = evaluate(spec.loss, spec.metrics, dataset.y_test, predictions, prefix="test_")
+        extra["test"] = evaluate(spec.loss, spec.metrics, dataset.y_test, predictions, "test_", spec.heads)
     return extra
 
 

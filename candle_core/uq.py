@@ -6,7 +6,8 @@ behaviour for every dropout layer). Per row it writes the mean and standard devi
 output (``uq_predictions.csv``) and a report (``uq_report.json``, ``uq_error_vs_std.png``):
 
 * error of a row: |target − mean prediction| of its target output (the true class's probability
-  for a classifier, the value for a regressor); its uncertainty: that output's std;
+  for a classifier, the value for a regressor; with several regression outputs, as an
+  autoencoder's, every output value counts as a row); its uncertainty: that output's std;
 * the Pearson and Spearman correlations between error and std;
 * coverage: the fraction of rows whose target lies within ±1 and ±2 std of the mean;
 * the mean error of the 20% most confident rows (smallest std) against the 20% least confident.
@@ -36,13 +37,16 @@ def monte_carlo(backend: Any, model: Any, x: np.ndarray, samples: int, batch_siz
 
 
 def target_columns(y_true: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(target, predictions of the target output): the true class for one-hot targets, else the
-    first output. ``predictions`` is (samples, rows, outputs); returns (rows,), (samples, rows)."""
-    rows = np.arange(len(y_true))
-    if y_true.ndim == 2 and y_true.shape[1] > 1:
-        true_class = y_true.argmax(axis=1)
-        return np.ones(len(y_true)), predictions[:, rows, true_class]
-    return y_true.reshape(len(y_true), -1)[:, 0], predictions[:, :, 0]
+    """(target, predictions of the target output): the true class for one-hot targets (also
+    one-hot within one head of a multi-head network); for several regression outputs (an
+    autoencoder) every output value counts as a row. ``predictions`` is (samples, rows, outputs);
+    returns (n,), (samples, n)."""
+    flat = y_true.reshape(len(y_true), -1)
+    if flat.shape[1] == 1:
+        return flat[:, 0], predictions[:, :, 0]
+    if np.isin(flat, (0, 1)).all() and (flat.sum(axis=1) == 1).all():
+        return np.ones(len(flat)), predictions[:, np.arange(len(flat)), flat.argmax(axis=1)]
+    return flat.ravel(), predictions.reshape(len(predictions), -1)
 
 
 def report(y_true: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
@@ -75,15 +79,19 @@ def write(folder: Path, y_true: np.ndarray, predictions: np.ndarray, title: str)
 
     folder.mkdir(parents=True, exist_ok=True)
     mean, std = predictions.mean(axis=0), predictions.std(axis=0)
-    table = pd.DataFrame({"row": np.arange(len(mean))})
+    columns = {"row": np.arange(len(mean))}
     for j in range(mean.shape[1]):
-        table[f"mean_{j}"], table[f"std_{j}"] = mean[:, j], std[:, j]
+        columns[f"mean_{j}"], columns[f"std_{j}"] = mean[:, j], std[:, j]
     target, values = target_columns(y_true, predictions)
-    table["target"], table["error"] = target, np.abs(target - values.mean(axis=0))
-    write_text_atomic(folder / PREDICTIONS_CSV, table.to_csv(index=False))
+    error = np.abs(target - values.mean(axis=0))
+    if len(target) == len(mean):
+        columns["target"], columns["error"] = target, error
+    else:  # every output value was a row of the report: the CSV gives each row's mean error
+        columns["mean_error"] = error.reshape(len(mean), -1).mean(axis=1)
+    write_text_atomic(folder / PREDICTIONS_CSV, pd.DataFrame(columns).to_csv(index=False))
     figures = report(y_true, predictions)
     write_json_atomic(folder / REPORT_JSON, figures)
-    _plot(table["error"].to_numpy(), values.std(axis=0), figures, folder / PLOT_PNG, title)
+    _plot(error, values.std(axis=0), figures, folder / PLOT_PNG, title)
     return figures
 
 

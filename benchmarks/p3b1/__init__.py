@@ -1,11 +1,16 @@
 """P3B1 (Pilot3): a multi-task classifier of pathology reports (site, laterality, grade).
 
-Parameters follow CANDLE's ``p3b1.py`` and its unchanged ``p3b1_default_model.txt``.
+Parameters follow CANDLE's ``p3b1.py`` and its unchanged ``p3b1_default_model.txt``; candle adds
+``classes`` (classes per task, 13 primary sites, 2 lateralities, 4 grades), which CANDLE reads
+off the label files. Reported per task: macro and micro F1 (``val_primary_site_macro_f1``, ...)
+and accuracy, and their means over tasks (``val_macro_f1``, ...).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from candle_core import Benchmark, hookimpl, str2bool
 
@@ -57,6 +62,7 @@ ADDITIONAL_DEFINITIONS = [
     {"name": "fig", "type": str2bool, "default": False, "help": "draw the prediction figure"},
     {"name": "feature_names", "nargs": "+", "type": str, "help": "task names (':'-separated in the model file)"},
     {"name": "n_fold", "action": "store", "type": int, "help": "number of folds"},
+    {"name": "classes", "nargs": "+", "type": int, "default": [13, 2, 4], "help": "number of classes of each task"},
 ]
 
 REQUIRED = [
@@ -83,6 +89,22 @@ class P3B1(Benchmark):
     description = "P3B1: multi-task DNN on pathology reports: primary site, laterality, grade (Pilot3)"
     additional_definitions = ADDITIONAL_DEFINITIONS
     required = REQUIRED
+
+    def input_shape(self, params: Mapping[str, Any]) -> tuple[int, ...]:
+        from candle_benchmarks.p3b1.data import FEATURES
+
+        return (FEATURES,)
+
+    def load_data(self, params: Mapping[str, Any]):
+        from candle_benchmarks.p3b1.data import load
+
+        return load(params)
+
+    def build_model(self, params: Mapping[str, Any], input_shape: tuple[int, ...]):
+        from candle_benchmarks.p3b1.data import task_names
+        from candle_benchmarks.p3b1.model import p3b1_model
+
+        return p3b1_model(params, input_shape, task_names(params))
 
 
 @hookimpl

@@ -27,6 +27,10 @@ CHUNK = 1 << 20
 TIMEOUT_SECONDS = 60
 
 
+class Unreachable(CandleError):
+    """The server could not be reached at all (offline, no such host, refused, timed out)."""
+
+
 def _check_digest(path: Path, md5: str | None, sha256: str | None) -> None:
     for algorithm, expected in (("md5", md5), ("sha256", sha256)):
         if expected:
@@ -82,7 +86,7 @@ def _download(url: str, target: Path, md5: str | None, sha256: str | None) -> No
         raise CandleError(f"{url}: HTTP {exc.code} {exc.reason}; check data_url and the file name") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise CandleError(
+        raise Unreachable(
             f"{url}: cannot download ({reason}); offline? run with --data synthetic, or copy the file to {target}"
         ) from None
     except (OSError, http.client.HTTPException) as exc:

@@ -84,3 +84,28 @@ def test_bootstrap_ensemble_trains_each_model_on_its_own_resample(candle, candle
     assert figures["samples"] == 3 and figures["rows"] == 171
     assert figures["error_most_confident_20pct"] < figures["error_least_confident_20pct"]
     assert (experiment / "bootstrap" / PLOT_PNG).exists() and "bootstrap" in done.out
+
+
+def test_target_columns_of_heads_and_autoencoders():
+    from candle_core.uq import target_columns
+
+    samples = np.random.default_rng(0).random((4, 3, 5))
+    heads = np.array([[0, 1, 0, 0, 0], [0, 0, 0, 1, 0], [1, 0, 0, 0, 0]], dtype=np.float32)  # one label per row
+    target, values = target_columns(heads, samples)
+    assert np.array_equal(target, np.ones(3)) and np.array_equal(values, samples[:, [0, 1, 2], [1, 3, 0]])
+    profiles = np.random.default_rng(1).random((3, 5))  # an autoencoder's targets: every value a row
+    target, values = target_columns(profiles, samples)
+    assert np.array_equal(target, profiles.ravel()) and values.shape == (4, 15)
+    assert np.array_equal(values[:, 7], samples[:, 1, 2])
+
+
+def test_infer_on_a_variational_autoencoder(candle, candle_dirs):
+    flags = ["--data", "synthetic", "--model", "vae", "--feature_subsample", "60", "--dense", "16", "-e", "2"]
+    result = candle("run", "p1b1", *flags, "--run_id", "vae")
+    assert result.code == 0, result.err
+    run_dir = candle_dirs / "p1b1" / "Output" / "EXP000" / "vae"
+    result = candle("infer", "p1b1", "--run", str(run_dir), "--mc-samples", "5")
+    assert result.code == 0, result.err
+    figures = json.loads((run_dir / REPORT_JSON).read_text())
+    assert figures["rows"] == 300 * 60 and figures["samples"] == 5  # 10% of 3,000 profiles x 60 genes
+    assert figures["mean_std"] > 0  # the latent sample is drawn anew in every Monte-Carlo pass

@@ -17,10 +17,10 @@ import numpy as np  # noqa: E402
 
 from candle_core.backend import Backend  # noqa: E402
 from candle_core.model import ModelSpec, OptimizerSpec  # noqa: E402
-from candle_plugins.backends.keras.layers import MonteCarloDropout, keras_layer  # noqa: E402
+from candle_plugins.backends.keras.layers import all_layers, keras_layer, load_arrays  # noqa: E402
+from candle_plugins.backends.keras.metrics import keras_metric  # noqa: E402
 
 WEIGHTS_FILE = "model.weights.h5"
-METRICS = {"accuracy": "accuracy", "mae": "mae", "mse": "mse"}
 
 
 @dataclass
@@ -76,6 +76,19 @@ def _optimizer(
     return averaging(**options)
 
 
+def _loss(spec: ModelSpec):
+    """Keras' loss by name; for a multi-head network, the sum of it over the heads."""
+    heads = spec.heads
+    if not heads:
+        return spec.loss
+    one = keras.losses.get(spec.loss)
+
+    def multi_head_loss(y_true, y_pred):
+        return sum(one(y_true[:, a:b], y_pred[:, a:b]) for _, a, b in heads)
+
+    return multi_head_loss
+
+
 class _BatchEnd(keras.callbacks.Callback):
     def __init__(self, on_batch: Callable[[], None]):
         super().__init__()
@@ -99,13 +112,14 @@ class KerasBackend(Backend):
         model = keras.Sequential([keras.Input(spec.input_shape), *layers], name=spec.name)
         if weights:
             for layer, arrays in zip(layers, weights, strict=True):
-                if arrays:
-                    layer.set_weights(list(arrays.values()))
-        metrics = [METRICS.get(m) or keras.metrics.R2Score(name="r2") for m in spec.metrics]
+                load_arrays(layer, arrays)
         # the averaging step calls Python, which XLA cannot compile
         jit = "auto" if average_gradients is None else False
         model.compile(
-            optimizer=_optimizer(spec.optimizer, average_gradients), loss=spec.loss, metrics=metrics, jit_compile=jit
+            optimizer=_optimizer(spec.optimizer, average_gradients),
+            loss=_loss(spec),
+            metrics=[keras_metric(name) for name in spec.train_metrics],
+            jit_compile=jit,
         )
         return KerasModel(spec, model, precision)
 
@@ -129,7 +143,7 @@ class KerasBackend(Backend):
     def predict(self, model: KerasModel, x, batch_size: int, monte_carlo: bool = False) -> np.ndarray:
         if not monte_carlo:
             return np.asarray(model.model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
-        dropouts = [layer for layer in model.model.layers if isinstance(layer, MonteCarloDropout)]
+        dropouts = [layer for layer in all_layers(model.model.layers) if hasattr(layer, "monte_carlo")]
         for layer in dropouts:
             layer.monte_carlo = True
         try:  # eagerly, so that the switched dropout layers are honoured

@@ -14,7 +14,7 @@ from torch import nn
 from candle_core.backend import Backend
 from candle_core.metrics import EPSILON
 from candle_core.model import ModelSpec, OptimizerSpec
-from candle_plugins.backends.torch.layers import Dropout, build_modules
+from candle_plugins.backends.torch.layers import build_modules
 from candle_plugins.backends.torch.optimizers import KerasAdam, KerasRMSprop
 
 CHECKPOINT_FILE = "torch_state.pt"
@@ -30,6 +30,10 @@ class Network(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+    def layer_losses(self) -> torch.Tensor | float:
+        """What layers added to the loss in the last forward pass (a VAE's KL divergence)."""
+        return sum(m.added_loss for m in self.modules() if getattr(m, "added_loss", None) is not None)
 
 
 @dataclass
@@ -56,8 +60,14 @@ def _optimizer(parameters, spec: OptimizerSpec) -> torch.optim.Optimizer:
     return torch.optim.Adadelta(parameters, lr=lr, rho=spec.rho, eps=spec.epsilon)
 
 
-def _loss(name: str, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-    """The same formulas as ``candle_core.metrics`` (and Keras), on tensors."""
+def _loss(name: str, heads, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+    """The same formulas as ``candle_core.metrics`` (and Keras), on tensors; summed over heads."""
+    if heads:
+        return sum(_one_loss(name, y_pred[:, a:b], y_true[:, a:b]) for _, a, b in heads)
+    return _one_loss(name, y_pred, y_true)
+
+
+def _one_loss(name: str, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
     if name == "categorical_crossentropy":
         p = (y_pred / y_pred.sum(dim=-1, keepdim=True)).clamp(EPSILON, 1 - EPSILON)
         return -(y_true * p.log()).sum(dim=-1).mean()
@@ -101,6 +111,7 @@ class TorchBackend(Backend):
         from candle_core.metrics import evaluate
 
         network, optimizer, spec = model.network, model.optimizer, model.spec
+        heads = spec.heads
         network.train()
         total, outputs = 0.0, []
         for start in range(0, len(order), batch_size):
@@ -112,7 +123,7 @@ class TorchBackend(Backend):
             with self._autocast(model):
                 output = network(x_batch)
             output = output.float()
-            loss = _loss(spec.loss, output, y_batch)
+            loss = _loss(spec.loss, heads, output, y_batch) + network.layer_losses()
             loss.backward()
             if model.average_gradients is not None:
                 model.average_gradients([p.grad.numpy() for p in network.parameters() if p.grad is not None])
@@ -123,7 +134,7 @@ class TorchBackend(Backend):
             outputs.append(output.detach().numpy())
             on_batch()
         predictions = np.concatenate(outputs)
-        values = evaluate(spec.loss, spec.metrics, y[order], predictions)
+        values = evaluate(spec.loss, spec.train_metrics, y[order], predictions, heads=heads)
         values["loss"] = total / len(order)
         return values
 
@@ -144,7 +155,7 @@ class TorchBackend(Backend):
         network = model.network
         network.eval()
         for module in network.modules():
-            if isinstance(module, Dropout):
+            if hasattr(module, "monte_carlo"):  # dropout, and a VAE's sampling
                 module.monte_carlo = monte_carlo
         outputs = []
         for start in range(0, len(x), batch_size):

@@ -97,6 +97,41 @@ class MaxPool1D(nn.Module):
         return _from_image(F.max_pool2d(_as_image(x), (1, self.size), (1, self.stride)))
 
 
+def _as_nchw(x: torch.Tensor) -> torch.Tensor:
+    """(N, H, W, C) -> channels-last (N, C, H, W), a view."""
+    return x.permute(0, 3, 1, 2)
+
+
+def _from_nchw(x: torch.Tensor) -> torch.Tensor:
+    """channels-last (N, C, H, W) -> (N, H, W, C), a view."""
+    return x.permute(0, 2, 3, 1)
+
+
+class Conv2D(nn.Module):
+    def __init__(self, layer: spec.Conv2D, kernel: np.ndarray | None, bias: np.ndarray | None, in_channels: int):
+        super().__init__()
+        height, width = spec.pair(layer.kernel_size)
+        # torch's layout (out, in, kh, kw), from Keras' (kh, kw, in, out)
+        torch_kernel = None if kernel is None else np.transpose(kernel, (3, 2, 0, 1))
+        self.weight = _parameter(torch_kernel, (layer.filters, in_channels, height, width))
+        self.bias = _parameter(bias, (layer.filters,))
+        self.stride = spec.pair(layer.strides)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight.contiguous(memory_format=torch.channels_last)
+        return _from_nchw(F.conv2d(_as_nchw(x), weight, self.bias, stride=self.stride))
+
+
+class MaxPool2D(nn.Module):
+    def __init__(self, layer: spec.MaxPool2D):
+        super().__init__()
+        self.size = spec.pair(layer.pool_size)
+        self.stride = spec.pair(layer.strides or layer.pool_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _from_nchw(F.max_pool2d(_as_nchw(x), self.size, self.stride))
+
+
 class Dense(nn.Module):
     def __init__(self, layer: spec.Dense, kernel, bias, in_features: int):
         super().__init__()
@@ -105,6 +140,52 @@ class Dense(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight, self.bias)
+
+
+class GaussianLatent(nn.Module):
+    def __init__(self, layer: spec.GaussianLatent, arrays: dict, in_features: int):
+        super().__init__()
+        units = spec.Dense(layer.units)
+        self.mean = Dense(units, arrays.get("mean_kernel"), arrays.get("mean_bias"), in_features)
+        self.log_var = Dense(units, arrays.get("log_var_kernel"), arrays.get("log_var_bias"), in_features)
+        self.epsilon_std, self.kl_weight = layer.epsilon_std, layer.kl_weight
+        self.monte_carlo = False
+        self.added_loss: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean, log_var = self.mean(x), self.log_var(x)
+        self.added_loss = None
+        if self.training:
+            divergence = -0.5 * (1 + log_var - mean.square() - log_var.exp()).sum(dim=-1).mean()
+            self.added_loss = self.kl_weight * divergence
+        if self.training or self.monte_carlo:
+            return mean + (0.5 * log_var).exp() * self.epsilon_std * torch.randn_like(mean)
+        return mean
+
+
+class Slice(nn.Module):
+    def __init__(self, layer: spec.Slice):
+        super().__init__()
+        self.start, self.stop = layer.start, layer.stop
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.start : self.stop]
+
+
+class Branches(nn.Module):
+    def __init__(self, info: spec.LayerInfo, arrays: dict):
+        super().__init__()
+        self.branches = nn.ModuleList()
+        for b, child in enumerate(info.children):
+            weights = [_prefixed(arrays, f"{b}.{i}.") for i in range(len(child))] if arrays else None
+            self.branches.append(nn.Sequential(*(module for _, module, _ in build_modules(list(child), weights))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([branch(x) for branch in self.branches], dim=-1)
+
+
+def _prefixed(arrays: dict, prefix: str) -> dict:
+    return {key.removeprefix(prefix): value for key, value in arrays.items() if key.startswith(prefix)}
 
 
 class Dropout(nn.Module):
@@ -167,10 +248,20 @@ def _module(info: spec.LayerInfo, arrays: dict) -> nn.Module:
         return Conv1D(layer, kernel, bias, info.input_shape[-1])
     if isinstance(layer, spec.LocallyConnected1D):
         return LocallyConnected1D(layer, kernel, bias, info.weights)
+    if isinstance(layer, spec.Conv2D):
+        return Conv2D(layer, kernel, bias, info.input_shape[-1])
     if isinstance(layer, spec.Dense):
         return Dense(layer, kernel, bias, info.input_shape[-1])
     if isinstance(layer, spec.MaxPool1D):
         return MaxPool1D(layer)
+    if isinstance(layer, spec.MaxPool2D):
+        return MaxPool2D(layer)
+    if isinstance(layer, spec.GaussianLatent):
+        return GaussianLatent(layer, arrays, info.input_shape[-1])
+    if isinstance(layer, spec.Slice):
+        return Slice(layer)
+    if isinstance(layer, spec.Branches):
+        return Branches(info, arrays)
     if isinstance(layer, (spec.Dropout, spec.PermanentDropout)):
         return Dropout(layer.rate, permanent=isinstance(layer, spec.PermanentDropout))
     if isinstance(layer, spec.BatchNorm):
@@ -198,7 +289,7 @@ def build_modules(infos: list[spec.LayerInfo], weights: list[dict] | None) -> li
         activation = getattr(info.layer, "activation", None)
         if isinstance(info.layer, spec.Activation) or activation in (None, "linear"):
             continue
-        next_is_pool = index + 1 < len(infos) and isinstance(infos[index + 1].layer, spec.MaxPool1D)
+        next_is_pool = index + 1 < len(infos) and isinstance(infos[index + 1].layer, (spec.MaxPool1D, spec.MaxPool2D))
         if next_is_pool and activation in spec.MONOTONIC_ACTIVATIONS:
             deferred = Activation(activation)
         else:
