@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from candle_core.atomic import temporary_beside
 
 
 def learning_curve(history: Sequence[dict], path: Path, title: str) -> Path | None:
@@ -41,8 +42,13 @@ def save_figure(figure, path: Path, dpi: int = 100) -> None:
     import matplotlib.pyplot as plt
 
     figure.tight_layout()
-    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png")
+    fd, temporary = temporary_beside(path)
     os.close(fd)
-    figure.savefig(temporary, dpi=dpi)
-    plt.close(figure)
-    os.replace(temporary, path)
+    try:
+        figure.savefig(temporary, dpi=dpi, format="png")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(figure)
