@@ -38,31 +38,12 @@ def candle_dirs(tmp_path, monkeypatch):
 
 @pytest.fixture
 def file_server():
-    """A real HTTP server on 127.0.0.1 serving ``files`` (path -> bytes); yields (base URL, files)."""
-    import http.server
-    import threading
+    """A real HTTP server on 127.0.0.1; yields (base URL, files), files a dict path -> bytes to fill."""
+    from helpers import serving
 
     files: dict[str, bytes] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = files.get(self.path)
-            if body is None:
-                self.send_error(404, "Not Found")
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/", files
-    httpd.shutdown()
+    with serving(files) as (base, _):
+        yield base, files
 
 
 @dataclass

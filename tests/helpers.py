@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from candle_core.parameters.command_line import parse_keyword_flags
@@ -37,3 +41,36 @@ def run(bench: str, argv: list[str]) -> tuple[dict, list[dict]]:
     results = run_benchmark(manager.benchmark(bench), params, manager)
     history = json.loads((Path(params["run_dir"]) / "history.json").read_text())
     return results, history
+
+
+@contextmanager
+def serving(files: dict[str, bytes], truncated: frozenset[str] = frozenset()) -> Iterator[tuple[str, list[str]]]:
+    """A real HTTP server on 127.0.0.1 serving ``files`` (path -> bytes, read at each request);
+    yields (base URL, the paths requested so far). A path in ``truncated`` announces its whole
+    length and then sends only a third of the body."""
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            requests.append(self.path)
+            body = files.get(self.path)
+            if body is None:
+                self.send_error(404, "Not Found")
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 3] if self.path in truncated else body)
+            if self.path in truncated:
+                self.wfile.flush()
+                self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/", requests
+    finally:
+        httpd.shutdown()

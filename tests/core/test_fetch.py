@@ -1,13 +1,12 @@
 """Fetching against a real HTTP server on 127.0.0.1: every failure leaves the cache clean."""
 
 import hashlib
-import http.server
 import io
 import tarfile
-import threading
 import zipfile
 
 import pytest
+from helpers import serving
 
 from candle_core import CandleError
 from candle_core.data.fetch import fetch
@@ -41,53 +40,25 @@ FILES = {
 }
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    requests: list[str] = []
-
-    def do_GET(self):  # noqa: N802
-        Handler.requests.append(self.path)
-        if self.path == "/data/truncated.csv":
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(GOOD)))
-            self.end_headers()
-            self.wfile.write(GOOD[: len(GOOD) // 3])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        body = FILES.get(self.path)
-        if body is None:
-            self.send_error(404, "Not Found")
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/data/"
-    httpd.shutdown()
+    files = {**FILES, "/data/truncated.csv": GOOD}
+    with serving(files, truncated=frozenset({"/data/truncated.csv"})) as (base, _):
+        yield base + "data/"
 
 
 def leftovers(folder):
     return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
 
 
-def test_good_checksum_downloads_once(server, tmp_path):
+def test_good_checksum_downloads_once(tmp_path):
     sha = hashlib.sha256(GOOD).hexdigest()
     md5 = hashlib.md5(GOOD).hexdigest()
-    Handler.requests.clear()
-    path = fetch(server + "good.csv", tmp_path, sha256=sha, md5=md5)
-    assert path.read_bytes() == GOOD
-    assert fetch(server + "good.csv", tmp_path, sha256=sha) == path  # cached: no second request
-    assert Handler.requests == ["/data/good.csv"]
+    with serving({"/data/good.csv": GOOD}) as (base, requests):
+        path = fetch(base + "data/good.csv", tmp_path, sha256=sha, md5=md5)
+        assert path.read_bytes() == GOOD
+        assert fetch(base + "data/good.csv", tmp_path, sha256=sha) == path  # cached: no second request
+    assert requests == ["/data/good.csv"]
     assert leftovers(tmp_path) == ["good.csv"]
 
 

@@ -17,6 +17,19 @@ def backend(name):
     return get_plugin_manager().component("backend", name)()
 
 
+def assert_same_function(spec: ModelSpec, rows: int) -> None:
+    """Both backends, loaded with the same weights, count the same parameters and compute the same outputs."""
+    weights = initial_weights(spec.infos(), "glorot_uniform", 11)
+    x = np.random.default_rng(2).random((rows, *spec.input_shape), dtype=np.float32)
+    outputs = {}
+    for name in BACKENDS:
+        b = backend(name)
+        model = b.build(spec, weights, "fp32", 3)
+        assert sum(row[2] for row in b.layer_table(model)) == spec.n_params
+        outputs[name] = b.predict(model, x, 4)
+    np.testing.assert_allclose(outputs["torch"], outputs["keras"], rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("name", BACKENDS)
 def test_full_size_nt3_summary(candle, name):
     result = candle("summary", "nt3", "--backend", name)
@@ -33,16 +46,7 @@ def test_full_size_nt3_summary(candle, name):
     ],
 )
 def test_same_weights_same_function(overrides):
-    spec = nt3_model({**NT3, **overrides}, (120, 1))
-    weights = initial_weights(spec.infos(), "glorot_uniform", 11)
-    x = np.random.default_rng(2).random((6, 120, 1), dtype=np.float32)
-    outputs = {}
-    for name in BACKENDS:
-        b = backend(name)
-        model = b.build(spec, weights, "fp32", 3)
-        assert sum(row[2] for row in b.layer_table(model)) == spec.n_params
-        outputs[name] = b.predict(model, x, 4)
-    np.testing.assert_allclose(outputs["torch"], outputs["keras"], rtol=1e-4, atol=1e-6)
+    assert_same_function(nt3_model({**NT3, **overrides}, (120, 1)), rows=6)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "adagrad", "adadelta"])
@@ -170,16 +174,7 @@ def _graph_specs():
 
 @pytest.mark.parametrize("kind", ["cnn2d", "heads", "cvae"])
 def test_graph_layers_same_weights_same_function(kind):
-    spec = _graph_specs()[kind]
-    weights = initial_weights(spec.infos(), "glorot_uniform", 5)
-    x = np.random.default_rng(3).random((9, *spec.input_shape), dtype=np.float32)
-    outputs = {}
-    for name in BACKENDS:
-        b = backend(name)
-        model = b.build(spec, weights, "fp32", 0)
-        assert sum(row[2] for row in b.layer_table(model)) == spec.n_params
-        outputs[name] = b.predict(model, x, 4)
-    np.testing.assert_allclose(outputs["torch"], outputs["keras"], rtol=1e-4, atol=1e-6)
+    assert_same_function(_graph_specs()[kind], rows=9)
 
 
 def test_multi_head_training_takes_the_same_steps():
