@@ -63,6 +63,9 @@ def command_run(args: argparse.Namespace, rest: Sequence[str]) -> int:
         f"{objective['metric']} best {best:.6g} at epoch {objective['best_epoch']}" if best is not None else "no metric"
     )
     print(f"candle: {benchmark.name}: {results['epochs_run']} epochs, {results['stop_reason']}; {summary}")
+    final = {k: v for k, v in (results.get("final_metrics") or {}).items() if k.startswith("val_")}
+    if final:
+        print("candle: last epoch: " + ", ".join(f"{name} {value:.4g}" for name, value in final.items()))
     print(f"candle: outputs in {resolved.values['run_dir']}")
     return 0
 

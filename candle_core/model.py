@@ -1,6 +1,9 @@
 """The backend-neutral model description: layers written once per benchmark, realized by backends.
 
-Shapes are channels-last, as in Keras: a 1-D signal is ``(length, channels)``. The core infers
+Shapes are channels-last, as in Keras: a 1-D signal is ``(length, channels)``, an image
+``(height, width, channels)``. A network is a stack of layers; ``Branches`` runs parallel stacks
+on one input and concatenates their flat outputs (a multi-task network's heads, or a
+conditional VAE's latent sample beside its condition). The core infers
 every layer's output shape and parameter count here, so that backends, ``candle summary`` and
 tests agree on what a benchmark's network is before any framework is imported.
 """

@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+from step_timing import candle_step, median_step  # noqa: E402
 
 from candle_benchmarks.nt3.model import nt3_model  # noqa: E402
-from candle_core.initializers import initial_weights  # noqa: E402
-from candle_core.plugin_manager import get_plugin_manager  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests"))
 from helpers import nt3_defaults, run  # noqa: E402
@@ -42,10 +40,6 @@ def data(width: int, steps: int):
     x = rng.random((BATCH * (steps + 1), width, 1), dtype=np.float32)
     y = np.eye(2, dtype=np.float32)[rng.integers(0, 2, len(x))]
     return x, y
-
-
-def median_step(times: list[float]) -> float:
-    return statistics.median(np.diff(times)[1:])  # the first step is a warm-up
 
 
 def plain_torch(width: int, steps: int) -> float:
@@ -114,13 +108,7 @@ def plain_keras(width: int, steps: int) -> float:
 
 
 def candle_backend(name: str, width: int, steps: int, precision: str) -> float:
-    backend = get_plugin_manager().component("backend", name)()
-    spec = nt3_model(NT3, (width, 1))
-    model = backend.build(spec, initial_weights(spec.infos(), spec.initializer, 0), precision, 0)
-    x, y = data(width, steps)
-    times = [time.perf_counter()]
-    backend.train_epoch(model, x, y, BATCH, np.arange(len(x)), lambda: times.append(time.perf_counter()))
-    return median_step(times)
+    return candle_step(name, nt3_model(NT3, (width, 1)), *data(width, steps), BATCH, precision)
 
 
 def accuracy(width: int, epochs: int) -> None:

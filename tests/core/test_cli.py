@@ -94,6 +94,8 @@ def test_run_writes_outputs_and_final_parameters_round_trip(candle, candle_dirs)
     results = json.loads((run_dir / "results.json").read_text())
     assert results["status"] == "ok" and results["stop_reason"] == "completed" and results["epochs_run"] == 12
     assert results["objective"]["metric"] == "val_loss" and results["objective"]["best_epoch"] == 12
+    last = results["final_metrics"]["val_loss"]
+    assert f"candle: last epoch: val_loss {last:.4g}" in result.out
     assert 0 < results["objective"]["best"] < 0.03  # sphere at the origin: converges to 0
     history = json.loads((run_dir / "history.json").read_text())
     assert [row["epoch"] for row in history] == list(range(1, 13))

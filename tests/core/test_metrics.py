@@ -69,3 +69,23 @@ def test_heads_sum_losses_and_skip_unlabelled_rows():
     assert values["val_a_accuracy"] == 0.5  # row 0 right, row 1 wrong; rows 2-3 not counted
     assert values["val_b_accuracy"] == 0.5  # row 2 right, row 3 wrong
     assert values["val_accuracy"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "metric, maximized",
+    [
+        ("val_loss", False),
+        ("val_mse", False),
+        ("val_accuracy", True),
+        ("val_corr", True),
+        ("test_r2", True),
+        ("val_macro_f1", True),
+        ("val_primary_site_micro_f1", True),
+        ("val_tumor_laterality_accuracy", True),
+        ("val_primary_site_loss", False),
+    ],
+)
+def test_which_way_metrics_improve(metric, maximized):
+    from candle_core.objective import is_maximized
+
+    assert is_maximized(metric) is maximized

@@ -149,6 +149,14 @@ def test_damaged_checkpoint_is_refused(candle, candle_dirs):
     assert result.code == 2 and "checksum mismatch" in result.err and "Traceback" not in result.err
 
 
+def test_another_backends_checkpoint_is_refused(candle):
+    argv = [*SMALL_NT3, "-e", "1", *CKPT]
+    assert candle("run", "nt3", *argv).code == 0
+    result = candle("run", "nt3", *argv, "-e", "2", "--backend", "keras")
+    assert result.code == 2 and "written by the torch backend, this run uses keras" in result.err
+    assert "Traceback" not in result.err
+
+
 def test_required_restart_without_checkpoint(candle):
     result = candle("run", "nt3", *SMALL_NT3, "-e", "1", "--ckpt_restart_mode", "required")
     assert result.code == 2 and "holds no checkpoint" in result.err
