@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from candle_core.errors import CandleError
+from candle_core.objective import is_maximized
 from candle_core.search.driver import SearchSettings, SearchSummary, run_search
 from candle_core.search.space import SearchSpace
 from candle_core.search.store import DATABASE, ResultsStore
@@ -64,7 +65,8 @@ def _run(
         space.check_keywords(registry.names(), benchmark.name)
     if args.workers < 1 or budget < 1:
         raise CandleError("--workers and --budget must be at least 1")
-    objective = Objective(args.objective, args.maximize, args.objective_mode)
+    maximize = args.maximize or (not args.minimize and is_maximized(args.objective))
+    objective = Objective(args.objective, maximize, args.objective_mode)
     seed = params["rng_seed"] if args.seed is None else args.seed
     settings = SearchSettings(
         benchmark.name,

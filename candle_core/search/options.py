@@ -28,7 +28,11 @@ def add_search_options(parser: argparse.ArgumentParser, upf: bool = False) -> No
         help="mpi evaluator: each trial trains data-parallel on K ranks (default 1)",
     )
     parser.add_argument("--objective", default="val_loss", help="metric to optimize (default val_loss)")
-    parser.add_argument("--maximize", action="store_true", help="maximize the objective (default: minimize)")
+    direction = parser.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--maximize", action="store_true", help="maximize the objective (default: as the metric improves)"
+    )
+    direction.add_argument("--minimize", action="store_true", help="minimize the objective")
     parser.add_argument(
         "--objective-mode",
         choices=["best", "last"],

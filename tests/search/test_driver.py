@@ -217,3 +217,17 @@ def test_model_cache_keeps_the_best_k(tmp_path, candle_dirs):
     assert all((folder / f"RUN{t.id:04d}" / "results.json").exists() for t in trials)
     index = json.loads((folder / "model_cache.json").read_text())
     assert sorted(index["removed"]) == sorted(t.id for t in trials[2:])
+
+
+def test_accuracy_objectives_are_maximized_by_default(candle, candle_dirs, tmp_path):
+    space = tmp_path / "dropout.json"
+    space.write_text(json.dumps([{"name": "dropout", "type": "float", "lower": 0.0, "upper": 0.5}]))
+    argv = ["--space", str(space), "--algorithm", "random", "--budget", "3", "--workers", "2", "-e", "3"]
+    assert candle("search", "bcw", *argv, "--objective", "val_accuracy", "--experiment_id", "ACC").code == 0
+    table = candle("results", str(candle_dirs / "bcw" / "Output" / "ACC"))
+    assert table.code == 0 and "val_accuracy maximized" in table.out, table.out
+    values = [float(line.split()[3]) for line in table.out.splitlines()[3:6]]
+    assert values == sorted(values, reverse=True)
+    result = candle("search", "bcw", *argv, "--objective", "val_accuracy", "--minimize", "--experiment_id", "MIN")
+    assert result.code == 0
+    assert "val_accuracy minimized" in candle("results", str(candle_dirs / "bcw" / "Output" / "MIN")).out
