@@ -71,6 +71,13 @@ def test_served_archive_trains(file_server):
     assert all(f"val_{task}_macro_f1" in history[-1] for task in TASKS)
 
 
+def test_labels_beyond_classes_are_a_clear_error(file_server, candle):
+    base, files = file_server
+    files["/P3B1/P3B1_data.tar.gz"] = _archive(np.random.default_rng(0))
+    result = candle("run", "p3b1", "--data_url", base + "P3B1/", "--classes", "13", "2", "3", *SMALL)
+    assert result.code == 2 and "task histological_grade has label 3, but classes gives it 3 classes" in result.err
+
+
 @pytest.mark.parametrize(
     "flags, words",
     [
