@@ -55,8 +55,12 @@ class Backend(abc.ABC):
         """Train one pass over ``x[order]`` in batches; return the mean training loss and metrics."""
 
     @abc.abstractmethod
-    def predict(self, model: Any, x: np.ndarray, batch_size: int, monte_carlo: bool = False) -> np.ndarray:
-        """Predictions in inference mode (``monte_carlo``: PermanentDropout stays active anyway)."""
+    def predict(
+        self, model: Any, x: np.ndarray, batch_size: int, monte_carlo: bool = False, layer: int | None = None
+    ) -> np.ndarray:
+        """Predictions in inference mode (PermanentDropout stays active anyway; ``monte_carlo``:
+        every dropout layer and a VAE's sampling too). ``layer``: the output of the network's
+        layer of that index instead (an embedding), in inference mode."""
 
     @abc.abstractmethod
     def get_learning_rate(self, model: Any) -> float:

@@ -371,6 +371,9 @@ class ModelSpec:
     optimizer: OptimizerSpec
     metrics: list[str] = field(default_factory=list)
     initializer: str = "glorot_uniform"
+    # (layer index, leading columns) of the layer output that embeds the inputs (an
+    # autoencoder's latent space); the training loop plots it for the validation rows
+    embedding: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         _check(self.loss, LOSSES, "loss")
@@ -382,7 +385,11 @@ class ModelSpec:
                 _check(layer.name, ACTIVATIONS, "activation")
             elif isinstance(layer, (Conv1D, LocallyConnected1D, Conv2D, Dense)):
                 _check(layer.activation, ACTIVATIONS, "activation")
-        self.infos()  # fail early on impossible shapes
+        infos = self.infos()  # fail early on impossible shapes
+        if self.embedding is not None:
+            layer, width = self.embedding
+            if not 0 <= layer < len(infos) or not 0 < width <= math.prod(infos[layer].output_shape):
+                raise CandleError(f"embedding {self.embedding} names no layer output of this network")
 
     def infos(self) -> list[LayerInfo]:
         """Every layer with its shapes, in order."""

@@ -34,6 +34,7 @@ from candle_core.objective import improved
 from candle_core.run import RunContext
 
 MODEL_DIR = "model"
+LATENT_PNG = "latent.png"
 
 
 @dataclass
@@ -123,14 +124,17 @@ def fit(
         if stop or not keep_going:
             break
 
-    if writes:
-        _save_model(backend, model, run_dir)
     extra: dict[str, Any] = {
         "backend": backend.name,
         "parameters": spec.n_params,
         "resumed_from_epoch": resumed_from,
         "model_dir": str(run_dir / MODEL_DIR),
     }
+    if writes:
+        _save_model(backend, model, run_dir)
+        plot = _plot_embedding(backend, model, spec, dataset, run_dir, batch_size) if spec.embedding else None
+        if plot is not None:
+            extra["embedding_plot"] = str(plot)
     if dataset.x_test is not None:
         predictions = _predict(backend, model, dataset.x_test, batch_size, parallel)
         extra["test"] = evaluate(spec.loss, spec.metrics, dataset.y_test, predictions, "test_", spec.heads)
@@ -172,6 +176,20 @@ def _after_epoch(
             f"(best {state.monitor_best:.6g} at epoch {state.monitor_best_epoch})"
         )
     return None
+
+
+def _plot_embedding(
+    backend: Backend, model: Any, spec: ModelSpec, dataset: Dataset, run_dir: Path, batch_size: int
+) -> Path | None:
+    """``latent.png``: the validation rows in the embedding's first two dimensions (None if it has one)."""
+    from candle_core.plots import embedding_scatter
+
+    layer, width = spec.embedding
+    if width < 2:
+        return None
+    points = backend.predict(model, dataset.x_val, batch_size, layer=layer).reshape(len(dataset.x_val), -1)
+    title = f"{spec.name}: {spec.infos()[layer].kind} layer {layer}, validation rows"
+    return embedding_scatter(points[:, :width], dataset.val_groups, dataset.group_names, run_dir / LATENT_PNG, title)
 
 
 def _save_model(backend: Backend, model: Any, run_dir: Path) -> None:

@@ -121,4 +121,6 @@ def load(params: Mapping[str, Any]) -> Dataset:
         inputs(x_test, cond_test),
         x_test,
         meta={"source": params.get("data"), "features": x_train.shape[1], "cancer_types": type_names},
+        val_groups=cond_val.argmax(axis=1),
+        group_names=type_names,
     )

@@ -6,6 +6,8 @@ and log-variance, sampling with ``epsilon_std``), whose KL divergence enters the
 the number of genes, and binary cross-entropy as reconstruction loss, as CANDLE's ``vae_loss``.
 ``cvae``: the same, with the one-hot cancer type appended to the encoder's input and to the
 latent sample. Decoder: the ``dense`` widths reversed, then one sigmoid output per gene.
+The latent layer is the network's embedding: each run plots the validation profiles in it,
+coloured by cancer type (``latent.png``), as CANDLE's P1B1 does.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def p1b1_model(params: Mapping[str, Any], input_shape: Shape, genes: int) -> Mod
     widths = as_list(params.get("dense"))
     encoder = _stack(params, widths)
     latent_dim = int(params["latent_dim"])
+    latent = (len(encoder), latent_dim)  # (layer, columns) of the latent space, plotted as latent.png
     if kind == "ae":
         layers = [*encoder, Dense(latent_dim, activation=params["activation"])]
         loss = params["loss"]
@@ -61,6 +64,7 @@ def p1b1_model(params: Mapping[str, Any], input_shape: Shape, genes: int) -> Mod
             if conditions < 1:
                 raise CandleError(f"a cvae needs condition columns after the {genes} genes; input is {input_shape}")
             layers = [Branches((tuple(layers), (Slice(genes, input_shape[0]),)))]
+            latent = (0, latent_dim)  # the latent sample comes first, the condition after it
     layers += [*_stack(params, list(reversed(widths))), Dense(genes, activation="sigmoid")]
     return ModelSpec(
         name=f"p1b1_{kind}",
@@ -70,4 +74,5 @@ def p1b1_model(params: Mapping[str, Any], input_shape: Shape, genes: int) -> Mod
         optimizer=OptimizerSpec.from_params(params),
         metrics=["corr", "mse"],
         initializer=params.get("initialization") or "glorot_uniform",
+        embedding=latent,
     )

@@ -20,6 +20,8 @@ class Dataset:
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    val_groups: np.ndarray | None = None  # a group number per validation row (e.g. cancer type), for plots
+    group_names: list[str] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -1,6 +1,7 @@
 """P1B1: ae, vae and cvae from one definition on both backends, on synthetic and served data."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,6 +40,8 @@ def test_variational_summaries_are_equal_on_both_backends(candle, model):
 def test_reduced_p1b1_learns_to_reconstruct(model, name):
     results, history = run("p1b1", [*SMALL, "--model", model, "--backend", name])
     assert results["status"] == "ok" and results["data"]["features"] == 300
+    latent = results["embedding_plot"]  # the validation profiles in the 2-D latent space
+    assert latent.endswith("latent.png") and Path(latent).stat().st_size > 10_000
     corr = [row["val_corr"] for row in history]
     assert corr[-1] > 0.55 and corr[-1] > corr[0] + 0.15, corr
     assert "corr" in history[0] and "mse" in history[0]

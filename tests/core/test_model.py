@@ -119,6 +119,7 @@ def test_gaussian_latent_and_slice():
         ("names", "2 branches but 1 names"),
         ("conv2d_on_flat", "(height, width, channels)"),
         ("bad_activation", "activation 'wiggle'"),
+        ("embedding", "embedding (1, 3) names no layer output"),
     ],
 )
 def test_impossible_graphs_are_clear_errors(layers, words):
@@ -130,7 +131,9 @@ def test_impossible_graphs_are_clear_errors(layers, words):
         "names": ((4,), [Branches(((Dense(1),), (Dense(1),)), names=("a",))]),
         "conv2d_on_flat": ((16,), [Conv2D(2, 3)]),
         "bad_activation": ((4,), [Branches(((Dense(1, activation="wiggle"),),))]),
+        "embedding": ((4,), [Dense(8), Dense(2)]),
     }
     shape, stack = cases[layers]
+    embedding = (1, 3) if layers == "embedding" else None
     with pytest.raises(CandleError, match=re.escape(words)):
-        ModelSpec("m", shape, stack, "mse", OptimizerSpec("sgd", 0.1))
+        ModelSpec("m", shape, stack, "mse", OptimizerSpec("sgd", 0.1), embedding=embedding)

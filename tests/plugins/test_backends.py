@@ -212,3 +212,26 @@ def test_gaussian_latent_adds_kl_and_samples(name):
     assert loss[50.0] > loss[0.0] + 1.0  # the KL divergence of an untrained encoder is well above 0
     assert np.array_equal(b.predict(model, x, 32), b.predict(model, x, 32))  # inference: the mean
     assert not np.allclose(b.predict(model, x, 32, monte_carlo=True), b.predict(model, x, 32, monte_carlo=True))
+
+
+@pytest.mark.parametrize("kind, layer", [("cvae", 0), ("cnn2d", 1), ("heads", 0)])
+def test_a_layers_output_is_the_same_on_both_backends(kind, layer):
+    spec = _graph_specs()[kind]
+    weights = initial_weights(spec.infos(), "glorot_uniform", 11)
+    x = np.random.default_rng(2).random((7, *spec.input_shape), dtype=np.float32)
+    outputs = {}
+    for name in BACKENDS:
+        b = backend(name)
+        outputs[name] = b.predict(b.build(spec, weights, "fp32", 3), x, 4, layer=layer)
+        assert outputs[name].shape == (7, *spec.infos()[layer].output_shape)
+    np.testing.assert_allclose(outputs["torch"], outputs["keras"], rtol=1e-4, atol=1e-6)
+
+
+def test_a_convolution_fused_with_its_pool_has_no_output_of_its_own():
+    from candle_core import CandleError
+
+    spec = _graph_specs()["cnn2d"]  # Conv2D(relu) then MaxPool2D: torch pools before the activation
+    b = backend("torch")
+    model = b.build(spec, initial_weights(spec.infos(), "glorot_uniform", 1), "fp32", 0)
+    with pytest.raises(CandleError, match="fused into the max-pool"):
+        b.predict(model, np.zeros((2, 12, 12, 2), dtype=np.float32), 2, layer=0)

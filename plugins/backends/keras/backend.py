@@ -140,7 +140,12 @@ class KerasBackend(Backend):
         )
         return {name: float(values[-1]) for name, values in history.history.items()}
 
-    def predict(self, model: KerasModel, x, batch_size: int, monte_carlo: bool = False) -> np.ndarray:
+    def predict(
+        self, model: KerasModel, x, batch_size: int, monte_carlo: bool = False, layer: int | None = None
+    ) -> np.ndarray:
+        if layer is not None:  # a model ending at that layer (Keras layers are candle's, one to one)
+            head = keras.Model(model.model.inputs, model.model.layers[layer].output)
+            return np.asarray(head.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
         if not monte_carlo:
             return np.asarray(model.model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
         dropouts = [layer for layer in all_layers(model.model.layers) if hasattr(layer, "monte_carlo")]

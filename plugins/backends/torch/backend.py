@@ -12,22 +12,27 @@ import torch
 from torch import nn
 
 from candle_core.backend import Backend
+from candle_core.errors import CandleError
 from candle_core.metrics import EPSILON
 from candle_core.model import ModelSpec, OptimizerSpec
-from candle_plugins.backends.torch.layers import build_modules
+from candle_plugins.backends.torch.layers import Built, build_modules
 from candle_plugins.backends.torch.optimizers import KerasAdam, KerasRMSprop
 
 CHECKPOINT_FILE = "torch_state.pt"
 
 
 class Network(nn.Module):
-    def __init__(self, modules: list[tuple[str, nn.Module, str]]):
+    def __init__(self, modules: list[Built]):
         super().__init__()
-        self.layers = nn.ModuleList(module for _, module, _ in modules)
-        self.rows = [(kind, shape) for kind, _, shape in modules]
+        self.layers = nn.ModuleList(built.module for built in modules)
+        self.rows = [(built.kind, built.shape) for built in modules]
+        # neutral layer index -> number of modules to run for its output
+        self.ends = {built.completes: i + 1 for i, built in enumerate(modules) if built.completes is not None}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers:
+    def forward(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
+        """The network's output, or (``upto``) the output of neutral layer ``upto``."""
+        layers = self.layers if upto is None else self.layers[: self.ends[upto]]
+        for layer in layers:
             x = layer(x)
         return x
 
@@ -151,8 +156,12 @@ class TorchBackend(Backend):
                 parameter.grad.clamp_(-spec.clipvalue, spec.clipvalue)
 
     @torch.no_grad()
-    def predict(self, model: TorchModel, x, batch_size: int, monte_carlo: bool = False) -> np.ndarray:
+    def predict(
+        self, model: TorchModel, x, batch_size: int, monte_carlo: bool = False, layer: int | None = None
+    ) -> np.ndarray:
         network = model.network
+        if layer is not None and layer not in network.ends:
+            raise CandleError(f"layer {layer}'s output is fused into the max-pool after it; ask for the pool's")
         network.eval()
         for module in network.modules():
             if hasattr(module, "monte_carlo"):  # dropout, and a VAE's sampling
@@ -160,7 +169,8 @@ class TorchBackend(Backend):
         outputs = []
         for start in range(0, len(x), batch_size):
             with self._autocast(model):
-                outputs.append(network(torch.from_numpy(x[start : start + batch_size])).float().numpy())
+                batch = torch.from_numpy(x[start : start + batch_size])
+                outputs.append(network(batch, upto=layer).float().numpy())
         return np.concatenate(outputs)
 
     def get_learning_rate(self, model: TorchModel) -> float:

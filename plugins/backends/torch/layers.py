@@ -9,6 +9,8 @@ an unfold and one matrix product instead, which is several times faster than one
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -178,7 +180,7 @@ class Branches(nn.Module):
         self.branches = nn.ModuleList()
         for b, child in enumerate(info.children):
             weights = [_prefixed(arrays, f"{b}.{i}.") for i in range(len(child))] if arrays else None
-            self.branches.append(nn.Sequential(*(module for _, module, _ in build_modules(list(child), weights))))
+            self.branches.append(nn.Sequential(*(built.module for built in build_modules(list(child), weights))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([branch(x) for branch in self.branches], dim=-1)
@@ -271,27 +273,45 @@ def _module(info: spec.LayerInfo, arrays: dict) -> nn.Module:
     return Flatten()
 
 
-def build_modules(infos: list[spec.LayerInfo], weights: list[dict] | None) -> list[tuple[str, nn.Module, str]]:
-    """Modules in order, as (neutral layer kind, module, output shape text).
+class Built(NamedTuple):
+    """One module of a built stack: its neutral layer kind, the module, its output shape text and
+    the index of the neutral layer whose output is complete after it (None: not yet)."""
+
+    kind: str
+    module: nn.Module
+    shape: str
+    completes: int | None
+
+
+def build_modules(infos: list[spec.LayerInfo], weights: list[dict] | None) -> list[Built]:
+    """Modules in order.
 
     A layer's own activation becomes a module after it. When a max-pool follows a layer whose
     activation never decreases, the pool runs first: max(f(x)) == f(max(x)) exactly, and the
-    activation then touches a pooled, smaller tensor.
+    activation then touches a pooled, smaller tensor (the layer before the pool then has no
+    output of its own).
     """
-    modules: list[tuple[str, nn.Module, str]] = []
+    modules: list[Built] = []
     deferred: Activation | None = None
     for index, info in enumerate(infos):
         shape_text = str((None, *info.output_shape))
-        modules.append((info.kind, _module(info, weights[index] if weights else {}), shape_text))
-        if deferred is not None:  # this layer is the max-pool the activation waited for
-            modules.append(("Activation", deferred, shape_text))
-            deferred = None
+        module = _module(info, weights[index] if weights else {})
         activation = getattr(info.layer, "activation", None)
-        if isinstance(info.layer, spec.Activation) or activation in (None, "linear"):
+        own_activation = not isinstance(info.layer, spec.Activation) and activation not in (None, "linear")
+        if deferred is not None:  # this layer is the max-pool the activation waited for
+            modules += [Built(info.kind, module, shape_text, None), Built("Activation", deferred, shape_text, index)]
+            deferred = None
+            continue
+        if not own_activation:
+            modules.append(Built(info.kind, module, shape_text, index))
             continue
         next_is_pool = index + 1 < len(infos) and isinstance(infos[index + 1].layer, (spec.MaxPool1D, spec.MaxPool2D))
         if next_is_pool and activation in spec.MONOTONIC_ACTIVATIONS:
+            modules.append(Built(info.kind, module, shape_text, None))
             deferred = Activation(activation)
         else:
-            modules.append(("Activation", Activation(activation), shape_text))
+            modules += [
+                Built(info.kind, module, shape_text, None),
+                Built("Activation", Activation(activation), shape_text, index),
+            ]
     return modules
