@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -18,10 +19,7 @@ def learning_curve(history: Sequence[dict], path: Path, title: str) -> Path | No
     """Loss (train and validation) and every other metric per epoch, as a PNG; None if no history."""
     if not history:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     names = list(dict.fromkeys(k.removeprefix("val_") for k in history[0] if k not in ("epoch", "seconds", "lr")))
@@ -51,10 +49,7 @@ def embedding_scatter(
 ) -> Path:
     """The first two coordinates of an embedding (an autoencoder's latent space), one colour per
     group (e.g. cancer type), as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axis = plt.subplots(figsize=(6.4, 5.2))
     if groups is None:
@@ -75,9 +70,19 @@ def embedding_scatter(
     return path
 
 
+def pyplot() -> ModuleType:
+    """``matplotlib.pyplot`` drawing off-screen (the Agg backend: no display on compute nodes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_figure(figure, path: Path, dpi: int = 100) -> None:
     """Write ``figure`` to ``path`` atomically (a temporary file, then a rename) and close it."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure.tight_layout()
     fd, temporary = temporary_beside(path)

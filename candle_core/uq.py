@@ -96,12 +96,9 @@ def write(folder: Path, y_true: np.ndarray, predictions: np.ndarray, title: str)
 
 
 def _plot(error: np.ndarray, std: np.ndarray, figures: Mapping[str, Any], path: Path, title: str) -> None:
-    import matplotlib
+    from candle_core.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from candle_core.plots import save_figure
+    plt = pyplot()
 
     figure, axes = plt.subplots(figsize=(6, 4.5))
     axes.scatter(std, error, s=8, alpha=0.5, label="rows")

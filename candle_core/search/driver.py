@@ -161,12 +161,9 @@ def _plot(trials: Sequence[Trial], objective: Objective, path: Path) -> None:
     """Objective of each trial (failed ones marked) and the best so far, as a PNG."""
     if not trials:
         return
-    import matplotlib
+    from candle_core.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from candle_core.plots import save_figure
+    plt = pyplot()
 
     ordered = sorted(trials, key=lambda t: t.id)
     ok = [(t.id, t.objective) for t in ordered if t.status == "ok" and t.objective is not None]
