@@ -8,13 +8,22 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from candle_core.device import GPU
 from candle_core.model import ModelSpec
 
-PRECISIONS = ("fp32", "bf16")
+
+class GradientSync(Protocol):
+    """What a data-parallel run hands a backend (``candle_core.data_parallel.DataParallel``)."""
+
+    device_memory: bool  # True: average_gradients also takes the framework's device tensors
+
+    def average_gradients(self, gradients: list[Any]) -> None:
+        """Average the buffers across ranks, in place (numpy arrays; device tensors when
+        ``device_memory``)."""
 
 
 class Backend(abc.ABC):
@@ -29,14 +38,25 @@ class Backend(abc.ABC):
         weights: list[dict[str, np.ndarray]] | None,
         precision: str,
         seed: int,
-        average_gradients: Callable[[list[np.ndarray]], None] | None = None,
+        sync: GradientSync | None = None,
+        device: str = "cpu",
     ) -> Any:
-        """Realize ``spec`` with its optimizer. ``weights`` (Keras layout, from
-        ``candle_core.initializers``) are loaded when given; ``seed`` seeds the framework's
-        own random numbers (dropout). ``average_gradients`` (data-parallel training) is called
-        every step with the gradients as float numpy arrays, which it averages in place across
-        ranks, after the backward pass and before clipping and the optimizer step. Returns
-        the backend's model object."""
+        """Realize ``spec`` with its optimizer on ``device`` (``"cpu"`` or ``"cuda:N"``, chosen
+        by ``candle_core.device``). ``weights`` (Keras layout, from ``candle_core.initializers``)
+        are loaded when given; ``seed`` seeds the framework's own random numbers (dropout);
+        ``precision`` is one of ``candle_core.device.PRECISIONS``. ``sync`` (data-parallel
+        training): every step, after the backward pass and before clipping and the optimizer
+        step, ``sync.average_gradients`` averages the gradients across ranks in place — numpy
+        arrays (device gradients staged through host memory), or the device tensors themselves
+        when ``sync.device_memory``. Returns the backend's model object."""
+
+    def gpus(self) -> list[GPU]:
+        """The GPUs this backend's framework can use here (none by default)."""
+        return []
+
+    def framework(self) -> str:
+        """The framework and version this backend runs on (``candle env``)."""
+        return ""
 
     @abc.abstractmethod
     def layer_table(self, model: Any) -> list[tuple[str, str, int]]:
@@ -61,6 +81,11 @@ class Backend(abc.ABC):
         """Predictions in inference mode (PermanentDropout stays active anyway; ``monte_carlo``:
         every dropout layer and a VAE's sampling too). ``layer``: the output of the network's
         layer of that index instead (an embedding), in inference mode."""
+
+    def predict_samples(self, model: Any, x: np.ndarray, batch_size: int, samples: int) -> np.ndarray:
+        """``samples`` Monte-Carlo predictions of every row, stacked: (samples, rows, ...).
+        Backends that can draw several samples in one pass on the device override this."""
+        return np.stack([self.predict(model, x, batch_size, monte_carlo=True) for _ in range(samples)])
 
     @abc.abstractmethod
     def get_learning_rate(self, model: Any) -> float:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from candle_core.errors import CandleError, PeerLost
+from candle_core.errors import CandleError, PeerLost, warn_user
 from candle_core.table import print_table
 
 EXIT_USER_ERROR = 2
@@ -19,7 +19,7 @@ EXIT_PEER_LOST = 3
 
 def _warn(messages: Sequence[str]) -> None:
     for message in messages:
-        print(f"candle: warning: {message}", file=sys.stderr)
+        warn_user(message)
 
 
 def _plugin_manager():
@@ -146,6 +146,17 @@ def command_plugins(args: argparse.Namespace, rest: Sequence[str]) -> int:
     return 0
 
 
+def command_env(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.environment import environment_report, print_report
+
+    report = environment_report(_plugin_manager())
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
 def _warn_failures(manager: Any) -> None:
     _warn([f"plugin '{f.name}' ({f.module}) failed to load: {f.error}" for f in manager.failures])
 
@@ -204,6 +215,7 @@ COMMANDS = {
     "container": command_container,
     "infer": command_infer,
     "uq": command_uq,
+    "env": command_env,
 }
 BENCHMARK_COMMANDS = {
     "run": "train and evaluate a benchmark",
@@ -266,7 +278,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
 
     text = "container images: print a recipe, build an image, run a command inside one"
     add_container_options(sub.add_parser("container", help=text, description=text, allow_abbrev=False))
-    for name, text in (("list", "list the benchmarks"), ("plugins", "list the plugins: family, name, module, version")):
+    for name, text in (
+        ("list", "list the benchmarks"),
+        ("plugins", "list the plugins: family, name, module, version"),
+        ("env", "what candle sees here: backends, frameworks, GPUs, MPI"),
+    ):
         command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
         command.add_argument("--json", action="store_true", help="machine-readable output")
     return parser, commands

@@ -34,6 +34,7 @@ class Communicator(abc.ABC):
     rank: int
     size: int
     timeout: float = DEFAULT_TIMEOUT
+    device_memory: bool = False  # True: allreduce/broadcast also take torch tensors on a GPU
 
     @abc.abstractmethod
     def allreduce(self, buffers: Sequence[np.ndarray], op: str = "sum") -> None:
@@ -46,6 +47,11 @@ class Communicator(abc.ABC):
     @abc.abstractmethod
     def barrier(self) -> None:
         """Wait until every rank gets here."""
+
+    def use_device(self, device: str) -> None:
+        """Called once, before the first collective, with this rank's device (``"cpu"`` or
+        ``"cuda:N"``); a communicator that moves device memory binds to it. Others ignore it."""
+        return None
 
     def launch(self, command: Sequence[str], **options) -> int:
         """Run ``command`` as a new MPI job on this communicator's processes; see ``candle_core.launch``."""
@@ -101,13 +107,21 @@ def check_op(op: str) -> None:
         raise CandleError(f"allreduce op '{op}' is not one of {', '.join(OPS)}")
 
 
-def signature(buffers: Sequence[np.ndarray]) -> np.ndarray:
+def _facts(buffer) -> tuple[int, str, bool]:
+    """(elements, element type, contiguous) of a numpy array or a framework tensor."""
+    if isinstance(buffer, np.ndarray):
+        return buffer.size, buffer.dtype.str, buffer.flags.c_contiguous
+    return buffer.numel(), str(buffer.dtype), buffer.is_contiguous()
+
+
+def signature(buffers: Sequence) -> np.ndarray:
     """What every rank must agree on: buffer count, total elements, a hash of sizes and types,
-    and whether all buffers are C-contiguous."""
-    text = ",".join(f"{b.size}:{b.dtype.str}" for b in buffers)
+    and whether all buffers are contiguous."""
+    facts = [_facts(b) for b in buffers]
+    text = ",".join(f"{size}:{kind}" for size, kind, _ in facts)
     digest = int.from_bytes(hashlib.sha256(text.encode()).digest()[:6], "little")
-    contiguous = all(b.flags.c_contiguous for b in buffers)
-    return np.array([len(buffers), sum(b.size for b in buffers), digest, contiguous], dtype=np.int64)
+    contiguous = all(flag for *_, flag in facts)
+    return np.array([len(buffers), sum(size for size, *_ in facts), digest, contiguous], dtype=np.int64)
 
 
 def agree(mpi_comm, buffers: Sequence[np.ndarray], what: str, timeout: float = DEFAULT_TIMEOUT) -> None:

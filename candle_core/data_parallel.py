@@ -62,7 +62,12 @@ class DataParallel:
             parts.append(batch[self.rank * share : (self.rank + 1) * share])
         return np.concatenate(parts)
 
-    def average_gradients(self, gradients: list[np.ndarray]) -> None:
+    @property
+    def device_memory(self) -> bool:
+        """Whether the communicator reduces the framework's device tensors itself (``nccl``)."""
+        return self.communicator.device_memory
+
+    def average_gradients(self, gradients: list[Any]) -> None:
         """Average gradients across ranks, in place (called by backends between backward and step)."""
         self.communicator.allreduce(gradients, op="average")
 
@@ -107,12 +112,14 @@ class DataParallel:
             )
 
 
-def open_data_parallel(params: Mapping[str, Any], plugin_manager: Any) -> DataParallel | None:
-    """The run's DataParallel when ``comm`` names a communicator, else None (one process)."""
+def open_data_parallel(params: Mapping[str, Any], plugin_manager: Any, device: str = "cpu") -> DataParallel | None:
+    """The run's DataParallel when ``comm`` names a communicator, else None (one process).
+    ``device``: this rank's device, which the communicator binds to before its first collective."""
     name = str(params.get("comm") or "none")
     if name == "none":
         return None
     communicator = plugin_manager.component("comm", name)()
+    communicator.use_device(device)
     communicator.timeout = float(params.get("comm_timeout") or communicator.timeout)
     compression = params.get("comm_compression") or "none"
     if compression != "none":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
 
 
@@ -28,3 +29,8 @@ def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "") -> str:
     scored = sorted(((difflib.SequenceMatcher(None, word, c).ratio(), c) for c in set(candidates)), reverse=True)
     close = [c for score, c in scored[:2] if score >= 0.6 and score >= scored[0][0] - 0.05]
     return f" (did you mean {' or '.join(prefix + c for c in close)}?)" if close else ""
+
+
+def warn_user(message: str) -> None:
+    """Tell the user, on standard error, about something that does not stop the run."""
+    print(f"candle: warning: {message}", file=sys.stderr)

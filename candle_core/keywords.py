@@ -8,6 +8,7 @@ defaults so that every backend starts from the same values.
 
 from __future__ import annotations
 
+from candle_core.device import PRECISIONS
 from candle_core.hookspecs import hookimpl
 from candle_core.model import INITIALIZERS
 from candle_core.parameters.keyword import str2bool
@@ -34,7 +35,7 @@ BASIC = [
         "default": -1,
         "help": "seconds allowed for training; stops cleanly at an epoch end (-1: no limit)",
     },
-    {"name": "gpus", "nargs": "+", "type": int, "help": "IDs of the GPUs to use"},
+    {"name": "gpus", "nargs": "+", "type": int, "help": "IDs of the GPUs to use (ranks of a node take them in turn)"},
     {"name": "profiling", "abv": "p", "type": str2bool, "default": False, "help": "turn profiling on"},
 ]
 
@@ -173,8 +174,14 @@ RUN = [
         "name": "precision",
         "type": str,
         "default": "fp32",
-        "choices": ["fp32", "bf16"],
-        "help": "fp32, or bf16 mixed precision (bfloat16 compute, float32 weights)",
+        "choices": list(PRECISIONS),
+        "help": "fp32 (TF32 off), tf32 (TensorFloat-32 on GPUs), bf16 or fp16 mixed precision (float32 weights)",
+    },
+    {
+        "name": "device",
+        "type": str,
+        "default": "auto",
+        "help": "auto (this rank's GPU when one is visible, else the CPU), cpu, cuda or cuda:N",
     },
     {
         "name": "plots",

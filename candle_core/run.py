@@ -175,14 +175,20 @@ def run_benchmark(
     rank 0 writes the run directory and calls the run hooks, the other ranks only train.
     """
     from candle_core.data_parallel import open_data_parallel
+    from candle_core.device import place
 
     run_dir = Path(params["run_dir"])
-    parallel = open_data_parallel(params, plugin_manager)
-    if parallel is not None and benchmark.has_procedure:
-        raise CandleError(
-            f"benchmark {benchmark.name} trains in its own run(); data-parallel training (--comm) "
-            "needs a benchmark that gives candle its data and model"
-        )
+    if benchmark.has_procedure:
+        if str(params.get("comm") or "none") != "none":
+            raise CandleError(
+                f"benchmark {benchmark.name} trains in its own run(); data-parallel training (--comm) "
+                "needs a benchmark that gives candle its data and model"
+            )
+        backend, device, placement, parallel = None, "cpu", None, None
+    else:
+        backend = plugin_manager.component("backend", params["backend"])()
+        device, placement = place(backend, params)
+        parallel = open_data_parallel(params, plugin_manager, device)
     writes = parallel is None or parallel.is_root
     hook = plugin_manager.hook
     if writes:
@@ -194,7 +200,8 @@ def run_benchmark(
         if benchmark.has_procedure:
             benchmark.run(params, context)
         else:
-            extra = _train_through_backend(benchmark, params, context, plugin_manager, parallel)
+            extra = _train_through_backend(benchmark, backend, device, params, context, plugin_manager, parallel)
+            extra["placement"] = placement
     except Exception as exc:
         context.stop(f"failed: {type(exc).__name__}: {exc}")
         context.finish({"status": "failed"})
@@ -217,6 +224,8 @@ def build_model_spec(benchmark: Benchmark, params: Mapping[str, Any], input_shap
 
 def _train_through_backend(
     benchmark: Benchmark,
+    backend: Any,
+    device: str,
     params: Mapping[str, Any],
     context: RunContext,
     plugin_manager: Any,
@@ -224,14 +233,13 @@ def _train_through_backend(
 ) -> dict[str, Any]:
     from candle_core.training import fit
 
-    backend = plugin_manager.component("backend", params["backend"])()
     dataset = _load_data(benchmark, params, plugin_manager, parallel)
     if dataset is None:
         raise CandleError(f"benchmark {benchmark.name} provides no data (neither run() nor load_data())")
     if params.get("bootstrap_seed") is not None:
         dataset = dataset.resampled(int(params["bootstrap_seed"]))
     spec = build_model_spec(benchmark, params, dataset.input_shape, plugin_manager.hook)
-    extra = fit(backend, spec, dataset, params, context, parallel)
+    extra = fit(backend, spec, dataset, params, context, parallel, device)
     meta = dict(dataset.meta)
     if "bootstrap" in meta:
         extra["bootstrap"] = meta.pop("bootstrap")

@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from candle_core.backend import PRECISIONS, Backend
+from candle_core.backend import Backend
 from candle_core.checkpoint import Checkpoints
 from candle_core.data.dataset import Dataset
 from candle_core.data_parallel import DataParallel
+from candle_core.device import check_precision
 from candle_core.errors import CandleError
 from candle_core.initializers import initial_weights
 from candle_core.metrics import evaluate
@@ -51,8 +52,7 @@ class LoopState:
 def _check(params: Mapping[str, Any], spec: ModelSpec) -> None:
     if params.get("reduce_lr") and spec.optimizer.decay:
         raise CandleError("reduce_lr and decay both change the learning rate; choose one")
-    if params.get("precision", "fp32") not in PRECISIONS:
-        raise CandleError(f"precision '{params.get('precision')}' is not one of {', '.join(PRECISIONS)}")
+    check_precision(params.get("precision", "fp32"), "cpu")
 
 
 def _batch_bar(total: int, epoch: int, show: bool):
@@ -61,16 +61,21 @@ def _batch_bar(total: int, epoch: int, show: bool):
     return tqdm(total=total, desc=f"epoch {epoch}", unit="batch", disable=None if show else True, leave=False)
 
 
-def build(backend: Backend, spec: ModelSpec, params: Mapping[str, Any], parallel: DataParallel | None = None) -> Any:
-    """The backend's model with candle's initial weights for this seed (in a data-parallel run:
-    rank 0's weights, gradients averaged across ranks, and dropout seeded per rank)."""
+def build(
+    backend: Backend,
+    spec: ModelSpec,
+    params: Mapping[str, Any],
+    parallel: DataParallel | None = None,
+    device: str = "cpu",
+) -> Any:
+    """The backend's model on ``device`` with candle's initial weights for this seed (in a
+    data-parallel run: rank 0's weights, gradients averaged across ranks, dropout seeded per rank)."""
     seed = int(params.get("rng_seed", 7102))
     weights = initial_weights(spec.infos(), spec.initializer, seed)
+    precision = params.get("precision", "fp32")
     if parallel is None:
-        return backend.build(spec, weights, params.get("precision", "fp32"), seed)
-    return backend.build(
-        spec, weights, params.get("precision", "fp32"), seed + parallel.rank, parallel.average_gradients
-    )
+        return backend.build(spec, weights, precision, seed, device=device)
+    return backend.build(spec, weights, precision, seed + parallel.rank, parallel, device=device)
 
 
 def fit(
@@ -80,14 +85,16 @@ def fit(
     params: Mapping[str, Any],
     context: RunContext,
     parallel: DataParallel | None = None,
+    device: str = "cpu",
 ) -> dict:
-    """Train and validate; return what results.json should add about the model.
+    """Train and validate on ``device`` (``candle_core.device.place``); return what results.json
+    should add about the model.
 
     ``parallel``: this process is one rank of a data-parallel run (``candle_core.data_parallel``).
     """
     _check(params, spec)
     writes = parallel is None or parallel.is_root
-    model = build(backend, spec, params, parallel)
+    model = build(backend, spec, params, parallel, device)
     run_dir = Path(context.run_dir)
     checkpoints = Checkpoints(params, run_dir)
     state = LoopState()

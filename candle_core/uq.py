@@ -16,6 +16,7 @@ output (``uq_predictions.csv``) and a report (``uq_report.json``, ``uq_error_vs_
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ CONFIDENT_FRACTION = 0.2
 
 def monte_carlo(backend: Any, model: Any, x: np.ndarray, samples: int, batch_size: int) -> np.ndarray:
     """``samples`` predictions of every row with dropout active: (samples, rows, outputs)."""
-    return np.stack([backend.predict(model, x, batch_size, monte_carlo=True) for _ in range(samples)])
+    return backend.predict_samples(model, x, batch_size, samples)
 
 
 def target_columns(y_true: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,8 +74,11 @@ def report(y_true: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
     }
 
 
-def write(folder: Path, y_true: np.ndarray, predictions: np.ndarray, title: str) -> dict[str, Any]:
-    """Write the per-row CSV, the report JSON and the plot into ``folder``; return the report."""
+def write(
+    folder: Path, y_true: np.ndarray, predictions: np.ndarray, title: str, speed: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write the per-row CSV, the report JSON (with ``speed``: where and how fast the samples
+    were drawn) and the plot into ``folder``; return the report."""
     import pandas as pd
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -89,7 +93,7 @@ def write(folder: Path, y_true: np.ndarray, predictions: np.ndarray, title: str)
     else:  # every output value was a row of the report: the CSV gives each row's mean error
         columns["mean_error"] = error.reshape(len(mean), -1).mean(axis=1)
     write_text_atomic(folder / PREDICTIONS_CSV, pd.DataFrame(columns).to_csv(index=False))
-    figures = report(y_true, predictions)
+    figures = report(y_true, predictions) | ({"inference": dict(speed)} if speed else {})
     write_json_atomic(folder / REPORT_JSON, figures)
     _plot(error, values.std(axis=0), figures, folder / PLOT_PNG, title)
     return figures
@@ -115,6 +119,7 @@ def _plot(error: np.ndarray, std: np.ndarray, figures: Mapping[str, Any], path: 
 
 def restore_run(benchmark_name: str, run_dir: Path) -> tuple[Any, Any, Any, dict[str, Any]]:
     """(backend, model with the run's final weights, data set, parameters) of a finished run."""
+    from candle_core.device import place
     from candle_core.plugin_manager import get_plugin_manager
     from candle_core.run import build_model_spec
 
@@ -125,7 +130,9 @@ def restore_run(benchmark_name: str, run_dir: Path) -> tuple[Any, Any, Any, dict
     backend = manager.component("backend", params["backend"])()
     dataset = manager.hook.candle_load_data(benchmark=benchmark, params=params)
     spec = build_model_spec(benchmark, params, dataset.input_shape, manager.hook)
-    model = backend.build(spec, None, params.get("precision", "fp32"), int(params.get("rng_seed", 7102)))
+    device, _ = place(backend, params)
+    params["device"] = device
+    model = backend.build(spec, None, params.get("precision", "fp32"), int(params.get("rng_seed", 7102)), device=device)
     backend.load(model, run_dir / "model")
     return backend, model, dataset, params
 
@@ -143,8 +150,11 @@ def infer(benchmark_name: str, run_dir: Path, samples: int, part: str, out: Path
         raise CandleError(f"--mc-samples {samples}: at least 2 samples are needed for a spread")
     backend, model, dataset, params = restore_run(benchmark_name, run_dir)
     x, y = rows(dataset, part)
+    started = time.perf_counter()
     predictions = monte_carlo(backend, model, x, samples, int(params["batch_size"]))
-    return write(out, y, predictions, f"{benchmark_name}, MC dropout x{samples}")
+    seconds = time.perf_counter() - started
+    speed = {"device": params["device"], "seconds": seconds, "samples_per_second": len(x) * samples / seconds}
+    return write(out, y, predictions, f"{benchmark_name}, MC dropout x{samples}", speed)
 
 
 def ensemble(benchmark_name: str, run_dirs: list[Path], part: str, out: Path) -> dict[str, Any]:
@@ -170,6 +180,11 @@ def print_summary(figures: Mapping[str, Any], out: Path) -> None:
         f"of the 20% least confident {figures['error_least_confident_20pct']:.4g}; "
         f"coverage ±1 std {figures['coverage_1std']:.2f}, ±2 std {figures['coverage_2std']:.2f}"
     )
+    speed = figures.get("inference")
+    if speed:
+        print(
+            f"candle: {speed['samples_per_second']:.0f} predictions/s on {speed['device']} ({speed['seconds']:.2f} s)"
+        )
     print(f"candle: wrote {PREDICTIONS_CSV}, {REPORT_JSON}, {PLOT_PNG} in {out}")
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from candle_containers.recipe import BASE_IMAGE, FORMATS, IMAGES, PREFIX, recipe_file_name, render
-from candle_core.errors import CandleError, did_you_mean
+from candle_core.errors import CandleError, did_you_mean, warn_user
 
 RUNTIME_ORDER = ("podman", "apptainer", "singularity", "charliecloud", "docker")
 SOURCE_IGNORED = (".git", ".venv", "venv", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache", "build")
@@ -37,6 +37,11 @@ def add_container_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("image")
     run.add_argument("--runtime", help=f"one of {', '.join(RUNTIME_ORDER)} (default: the first one installed)")
     run.add_argument("--bind", action="append", default=[], help="another folder to bind at the same path")
+    run.add_argument(
+        "--gpu",
+        action="store_true",
+        help="give the container the host's NVIDIA GPUs (apptainer/singularity --nv, podman CDI, docker --gpus all)",
+    )
 
 
 def source_tree() -> Path:
@@ -117,6 +122,9 @@ def make_context(folder: Path, backend: str, fmt: str, base: str, wheels: str | 
     (etc / "pip.conf").write_text(settings)
     shutil.copytree(source_tree(), folder / "src", ignore=shutil.ignore_patterns(*SOURCE_IGNORED), dirs_exist_ok=True)
     (folder / "wheels").mkdir(exist_ok=True)
+    if IMAGES[backend].gpu and wheels:
+        warn_user(f"{backend}: a GPU image installs PyPI's CUDA builds; the wheels in {wheels} are not used")
+        wheels = None
     for name in (wheels or "").split():
         source = Path(name)
         if not source.is_dir():
@@ -177,6 +185,8 @@ def _exec(args: argparse.Namespace, rest: Sequence[str]) -> int:
 
     env = passed_environment(os.environ) | {"CANDLE_DATA_DIR": str(data), "CANDLE_OUTPUT_DIR": str(output)}
     chosen.prepare_exec(env)
-    line = chosen.exec_command(chosen.runnable(args.image), command, binds, env, Path.cwd())
+    if args.gpu and chosen.gpu_note():
+        warn_user(chosen.gpu_note())
+    line = chosen.exec_command(chosen.runnable(args.image), command, binds, env, Path.cwd(), gpu=args.gpu)
     process_env = chosen.environment() | (env if chosen.inherits_environment else {})
     os.execvpe(line[0], line, process_env)  # the container's exit code is ours

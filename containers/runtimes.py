@@ -44,6 +44,7 @@ class Runtime(abc.ABC):
     name: str = ""
     executable: str = ""
     inherits_environment = False  # True: the container sees the launching process's environment
+    gpu_flags: tuple[str, ...] = ()  # exec options that give the container the host's NVIDIA GPUs
 
     def available(self) -> bool:
         return shutil.which(self.executable) is not None
@@ -54,9 +55,19 @@ class Runtime(abc.ABC):
 
     @abc.abstractmethod
     def exec_command(
-        self, image: str, command: Sequence[str], binds: Sequence[Path], env: Mapping[str, str], workdir: Path
+        self,
+        image: str,
+        command: Sequence[str],
+        binds: Sequence[Path],
+        env: Mapping[str, str],
+        workdir: Path,
+        gpu: bool = False,
     ) -> list[str]:
-        """The command that runs ``command`` inside ``image``."""
+        """The command that runs ``command`` inside ``image`` (``gpu``: with the host's GPUs)."""
+
+    def gpu_note(self) -> str | None:
+        """What the user must do instead when the runtime has no exec flag for GPUs (or None)."""
+        return None
 
     def environment(self) -> dict[str, str]:
         """The runtime's own environment (for its build and exec commands)."""
@@ -82,6 +93,7 @@ class Podman(Runtime):
 
     name = executable = "podman"
     OPTIONS = ("--runtime", "runc", "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096")
+    gpu_flags = ("--device", "nvidia.com/gpu=all")  # CDI (nvidia-ctk cdi generate on the host)
 
     def build_command(self, context: Path, recipe: Path, tag: str) -> list[str]:
         return [self.executable, "build", *self.OPTIONS, "--network", "host", "-f", str(recipe), "-t", tag, "."]
@@ -92,9 +104,9 @@ class Podman(Runtime):
             os.dup2(int(env["PMI_FD"]), 3, inheritable=True)
             env["PMI_FD"] = "3"
 
-    def exec_command(self, image, command, binds, env, workdir) -> list[str]:
+    def exec_command(self, image, command, binds, env, workdir, gpu=False) -> list[str]:
         line = [self.executable, "run", "--rm", "-i", *self.OPTIONS, "--network", "host", "--ipc", "host"]
-        line += ["--pid", "host", "-w", str(workdir)]
+        line += ["--pid", "host", "-w", str(workdir), *(self.gpu_flags if gpu else ())]
         if "PMI_FD" in env:  # hydra talks to a local rank through an inherited descriptor (see prepare_exec)
             line += [f"--preserve-fds={int(env['PMI_FD']) - 2}"]
         return [*line, *same_path_binds("-v", binds), *variables("-e", env), image, *command]
@@ -103,6 +115,7 @@ class Podman(Runtime):
 class Docker(Podman):
     name = executable = "docker"
     OPTIONS = ()
+    gpu_flags = ("--gpus", "all")  # the NVIDIA container toolkit
 
     def available(self) -> bool:
         return (
@@ -115,13 +128,14 @@ class Apptainer(Runtime):
     """Apptainer (or Singularity): builds a SIF from the definition file; runs SIF or SquashFS images."""
 
     name = executable = "apptainer"
+    gpu_flags = ("--nv",)
 
     def build_command(self, context: Path, recipe: Path, tag: str) -> list[str]:
         image = tag if tag.endswith(".sif") else f"{tag}.sif"
         return [self.executable, "build", str(Path(image).absolute()), str(recipe)]
 
-    def exec_command(self, image, command, binds, env, workdir) -> list[str]:
-        line = [self.executable, "exec", "--pwd", str(workdir)]
+    def exec_command(self, image, command, binds, env, workdir, gpu=False) -> list[str]:
+        line = [self.executable, "exec", "--pwd", str(workdir), *(self.gpu_flags if gpu else ())]
         return [*line, *same_path_binds("--bind", binds), *variables("--env", env), image, *command]
 
 
@@ -172,7 +186,13 @@ class Charliecloud(Runtime):
                     raise CandleError(f"charliecloud: ch-convert could not export '{image}' to {exported}")
         return str(exported)
 
-    def exec_command(self, image, command, binds, env, workdir) -> list[str]:
+    def gpu_note(self) -> str:
+        return (
+            "charliecloud has no exec flag for GPUs: inject the host's NVIDIA libraries into the image once "
+            "with 'ch-fromhost --nvidia IMAGE' (then --gpu is not needed)"
+        )
+
+    def exec_command(self, image, command, binds, env, workdir, gpu=False) -> list[str]:
         # --set-env: the image's own ENV (its PATH); -w: a directory image gets its mount points made
         line = ["ch-run", "--set-env", "-c", str(workdir), *(["-w"] if Path(image).is_dir() else [])]
         return [*line, *same_path_binds("-b", binds), image, "--", *command]

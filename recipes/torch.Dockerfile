@@ -3,7 +3,8 @@
 
 FROM debian:bookworm
 
-LABEL org.candle.backend=torch
+LABEL org.candle.backend=torch \
+    org.candle.device=cpu
 
 ENV MPLCONFIGDIR=/tmp/candle-matplotlib \
     PATH=/opt/candle/venv/bin:$PATH \

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from candle_core.errors import CandleError
+from candle_core.gpu_slots import GpuRequest
 from candle_core.objective import is_maximized
 from candle_core.search.driver import SearchSettings, SearchSummary, run_search
 from candle_core.search.space import SearchSpace
@@ -80,10 +81,11 @@ def _run(
         dict(options),
     )
     make_evaluator = manager.component("evaluator", args.evaluator)()
-    if args.ranks_per_trial == 1:
-        evaluator = make_evaluator(args.workers, args.trial_timeout)
-    else:
-        evaluator = make_evaluator(args.workers, args.trial_timeout, ranks_per_trial=args.ranks_per_trial)
+    placement = {"ranks_per_trial": args.ranks_per_trial} if args.ranks_per_trial != 1 else {}
+    gpus = GpuRequest(args.gpus_per_trial, args.trials_per_gpu, tuple(map(str, params.get("gpus") or ())) or None)
+    if gpus.explicit or gpus.node_slots():  # evaluators that know nothing of GPUs still work on CPU nodes
+        placement["gpus"] = gpus
+    evaluator = make_evaluator(args.workers, args.trial_timeout, **placement)
     if getattr(evaluator, "is_worker", False):  # an MPI rank other than 0: run trials until told to stop
         evaluator.serve()
         return None

@@ -27,6 +27,20 @@ def add_search_options(parser: argparse.ArgumentParser, upf: bool = False) -> No
         metavar="K",
         help="mpi evaluator: each trial trains data-parallel on K ranks (default 1)",
     )
+    parser.add_argument(
+        "--gpus-per-trial",
+        type=int,
+        default=None,
+        metavar="N",
+        help="GPUs each trial sees (default: 1 when the node has GPUs, else 0; 0: CPU trials)",
+    )
+    parser.add_argument(
+        "--trials-per-gpu",
+        type=int,
+        default=1,
+        metavar="K",
+        help="pack K trials onto each GPU, each with 1/K of its memory (default 1)",
+    )
     parser.add_argument("--objective", default="val_loss", help="metric to optimize (default val_loss)")
     direction = parser.add_mutually_exclusive_group()
     direction.add_argument(

@@ -65,6 +65,21 @@ def _horovod():
     return HorovodCommunicator()
 
 
+def _torch_distributed(name: str):
+    def factory():
+        from candle_plugins.comm.torch_dist import TorchDistributedCommunicator
+
+        return TorchDistributedCommunicator(name)
+
+    return factory
+
+
 @hookimpl
 def candle_communicators():
-    return {"mpi": _mpi, "ring": _ring, "horovod": _horovod}
+    return {
+        "mpi": _mpi,
+        "ring": _ring,
+        "horovod": _horovod,
+        "nccl": _torch_distributed("nccl"),
+        "gloo": _torch_distributed("gloo"),
+    }

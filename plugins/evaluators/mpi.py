@@ -24,6 +24,7 @@ from pathlib import Path
 from candle_core import hookimpl
 from candle_core.cores import THREAD_VARIABLES
 from candle_core.errors import CandleError
+from candle_core.gpu_slots import GpuRequest
 from candle_core.search.execute import TrialTask, failed_trial, resolve_trial
 from candle_core.search.trial import Evaluator, Trial
 
@@ -32,7 +33,9 @@ POLL_SECONDS = 0.002
 
 
 class MPIEvaluator(Evaluator):
-    def __init__(self, workers: int, trial_timeout: float | None = None, ranks_per_trial: int = 1) -> None:
+    def __init__(
+        self, workers: int, trial_timeout: float | None = None, ranks_per_trial: int = 1, gpus: GpuRequest | None = None
+    ) -> None:
         try:
             from mpi4py import MPI
         except ImportError as exc:
@@ -57,8 +60,11 @@ class MPIEvaluator(Evaluator):
         self.group = self.comm.Split(0 if self.rank == 0 else 1 + (self.rank - 1) // k, self.rank)
         # trial ranks sharing this node share its cores
         node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
-        self.sharing = max(1, node.allreduce(int(self.rank != 0)))
+        trial_ranks = node.allgather(int(self.rank != 0))
+        self.sharing = max(1, sum(trial_ranks))
+        self.node_index = sum(trial_ranks[: node.Get_rank()])  # this rank's GPU slot on its node
         node.Free()
+        self.gpus = gpus
         self.idle = list(range(1, size, k))  # group leaders
         self.busy: dict[int, int] = {}  # group leader -> trial id
 
@@ -99,7 +105,7 @@ class MPIEvaluator(Evaluator):
         """Run trials sent by rank 0 until it says stop."""
         from candle_plugins.evaluators.local import LocalEvaluator
 
-        local = LocalEvaluator(1, self.trial_timeout, self.sharing)
+        local = LocalEvaluator(1, self.trial_timeout, self.sharing, gpus=self.gpus, first_slot=self.node_index)
         status = self.MPI.Status()
         while True:
             # wait without spinning: MPICH's blocking receive busy-polls, taking a core from the trials

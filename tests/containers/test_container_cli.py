@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from candle_containers.runtimes import Apptainer, Charliecloud, Podman, passed_environment
+from candle_containers.runtimes import Apptainer, Charliecloud, Docker, Podman, passed_environment
 
 RECIPES = Path(__file__).parents[2] / "recipes"
 
@@ -42,3 +42,28 @@ def test_exec_command_lines_bind_folders_and_pass_the_environment(tmp_path):
     folder.mkdir()
     writable = Charliecloud().exec_command(str(folder), ["candle"], [], {}, tmp_path)
     assert "-w" in writable and "-w" not in charlie  # a directory image gets its mount points made
+
+
+def test_gpu_flags_per_runtime(tmp_path):
+    podman = Podman().exec_command("img", ["nvidia-smi"], [], {}, tmp_path, gpu=True)
+    assert podman[podman.index("--device") + 1] == "nvidia.com/gpu=all" and podman[-2:] == ["img", "nvidia-smi"]
+    assert "--nv" in Apptainer().exec_command("c.sif", ["x"], [], {}, tmp_path, gpu=True)
+    assert "--nv" not in Apptainer().exec_command("c.sif", ["x"], [], {}, tmp_path)
+    docker = Docker().exec_command("img", ["x"], [], {}, tmp_path, gpu=True)
+    assert docker[docker.index("--gpus") + 1] == "all"
+    assert "ch-fromhost --nvidia" in Charliecloud().gpu_note()
+    assert Podman().gpu_note() is None
+
+
+def test_gpu_image_builds_ignore_the_host_cpu_wheels(tmp_path, capsys):
+    from candle_containers.cli import make_context
+
+    wheels = tmp_path / "wheels-in"
+    wheels.mkdir()
+    (wheels / "torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl").write_bytes(b"not a real wheel")
+    context = tmp_path / "context"
+    context.mkdir()
+    make_context(context, "torch-gpu", "docker", "debian:bookworm", str(wheels), None)
+    assert not any((context / "wheels").iterdir()) and "not used" in capsys.readouterr().err
+    make_context(context, "torch", "docker", "debian:bookworm", str(wheels), None)
+    assert any((context / "wheels").iterdir())

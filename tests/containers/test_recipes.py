@@ -37,3 +37,16 @@ def test_the_base_image_is_a_choice():
     assert "From: localhost/candle-base:bookworm" in render(
         "keras", "singularity", base="localhost/candle-base:bookworm"
     )
+
+
+@pytest.mark.parametrize(("backend", "fmt"), [(b, f) for b in ("torch-gpu", "keras-gpu") for f in FORMATS])
+def test_gpu_images_take_cuda_builds_and_expose_the_gpus(backend, fmt):
+    text = render(backend, fmt)
+    assert "--find-links" not in text  # never the host's CPU wheels: PyPI's CUDA builds
+    assert "NVIDIA_VISIBLE_DEVICES" in text and "compute,utility" in text and "cuda" in text
+    assert f"/opt/candle/src[{IMAGES[backend].extras}]" in text
+    assert IMAGES["keras-gpu"].extras.startswith("keras-gpu")  # tensorflow[and-cuda]
+
+
+def test_cpu_images_keep_the_host_wheels():
+    assert "--find-links /opt/candle/wheels" in render("torch", "docker")

@@ -1,6 +1,7 @@
 """Data-parallel training under real mpiexec: both backends, the ring, mpi and horovod communicators."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,32 @@ def test_horovod_trains_the_torch_backend_like_the_ring(candle_dirs, tmp_path):
         np.testing.assert_allclose(
             [r[key] for r in histories["horovod"]], [r[key] for r in histories["ring"]], rtol=1e-3
         )
+
+
+@needs_mpi
+@pytest.mark.parametrize("backend", ["torch", "keras"])
+def test_gloo_through_torch_distributed_trains_like_the_ring(backend, candle_dirs, tmp_path):
+    """The nccl communicator's code path (torch.distributed, rendezvous over mpi4py) on CPUs."""
+    pytest.importorskip("torch.distributed")
+    digests, histories = {}, {}
+    for comm in ("gloo", "ring"):
+        result = subprocess.run(
+            [MPIEXEC, "-n", "2", sys.executable, str(CHECKS), backend, comm, str(tmp_path / comm), *EXACT],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        digests[comm] = {line.split()[2] for line in result.stdout.splitlines() if line.startswith("weights ")}
+        histories[comm] = _history(tmp_path / comm)
+    assert len(digests["gloo"]) == 1  # every rank holds the same weights
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose([r[key] for r in histories["gloo"]], [r[key] for r in histories["ring"]], rtol=1e-5)
+
+
+@needs_mpi
+def test_nccl_without_gpus_is_refused_with_the_cpu_alternative(candle_dirs, tmp_path):
+    command = [MPIEXEC, "-n", "2", sys.executable, "-m", "candle_core.cli", "run", "nt3", *SMALL_NT3, "-e", "1"]
+    done = subprocess.run([*command, "--comm", "nccl"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})  # fmt: skip
+    assert done.returncode != 0 and "--comm gloo" in done.stderr and "Traceback" not in done.stderr

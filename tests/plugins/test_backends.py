@@ -235,3 +235,43 @@ def test_a_convolution_fused_with_its_pool_has_no_output_of_its_own():
     model = b.build(spec, initial_weights(spec.infos(), "glorot_uniform", 1), "fp32", 0)
     with pytest.raises(CandleError, match="fused into the max-pool"):
         b.predict(model, np.zeros((2, 12, 12, 2), dtype=np.float32), 2, layer=0)
+
+
+def test_torch_checkpoints_hold_host_tensors_only(tmp_path):
+    """Device-neutral files: whatever device trained, every tensor is written from host memory."""
+    import torch
+
+    spec = ModelSpec("m", (10,), [Dense(8, activation="relu"), Dense(2)], "mse", OptimizerSpec("adam", 0.01))
+    b = backend("torch")
+    model = b.build(spec, initial_weights(spec.infos(), "glorot_uniform", 0), "fp32", 0)
+    x = np.random.default_rng(0).random((16, 10), dtype=np.float32)
+    b.train_epoch(model, x, x[:, :2].copy(), 4, np.arange(16), lambda: None)
+    b.save(model, tmp_path)
+    state = torch.load(tmp_path / "torch_state.pt", weights_only=True)
+    tensors = [t for group in (state["network"], state["optimizer"]["state"]) for t in _tensors(group)]
+    assert tensors and {t.device.type for t in tensors} == {"cpu"}
+    again = b.build(spec, None, "fp32", 0)
+    b.load(again, tmp_path)
+    assert all(np.array_equal(u, v) for u, v in zip(b.get_weights(model), b.get_weights(again), strict=True))
+
+
+def _tensors(value):
+    if hasattr(value, "device"):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_monte_carlo_samples_in_one_pass_are_independent(name):
+    spec = ModelSpec(
+        "m", (10,), [Dense(64, activation="relu"), Dropout(0.5), Dense(1)], "mse", OptimizerSpec("sgd", 0.01)
+    )
+    b = backend(name)
+    model = b.build(spec, initial_weights(spec.infos(), "glorot_uniform", 0), "fp32", 0)
+    x = np.random.default_rng(0).random((7, 10), dtype=np.float32)
+    samples = b.predict_samples(model, x, 4, 5)
+    assert samples.shape == (5, 7, 1)
+    assert all(not np.allclose(samples[i], samples[j]) for i in range(5) for j in range(i))
+    assert np.array_equal(b.predict(model, x, 4), b.predict(model, x, 4))  # dropout off again afterwards

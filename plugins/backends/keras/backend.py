@@ -1,11 +1,21 @@
-"""The Keras 3 backend (TensorFlow): builds candle's neutral networks as Keras models and trains
-them with ``Model.fit``, one epoch per call, so that it runs at the speed of a plain Keras script."""
+"""The Keras 3 backend: builds candle's neutral networks as Keras models and trains them with
+``Model.fit``, one epoch per call, so that it runs at the speed of a plain Keras script.
+
+It runs on Keras 3's TensorFlow engine (the default) and on its torch and JAX engines, chosen by
+``KERAS_BACKEND`` as in any Keras program, so that one model trains on GPU nodes where only one
+of the three frameworks is installed (without ``KERAS_BACKEND``, the first installed of tensorflow,
+torch, jax). Data-parallel training averages the gradients inside the
+optimizer's ``apply`` (TensorFlow: through ``tf.numpy_function``; torch: on the tensors); the JAX
+engine applies gradients statelessly inside its compiled step and is refused there.
+"""
 
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+ENGINES = ("tensorflow", "torch", "jax")  # without KERAS_BACKEND: the first one installed
+os.environ.setdefault("KERAS_BACKEND", next((e for e in ENGINES if find_spec(e) is not None), "tensorflow"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from collections.abc import Callable  # noqa: E402
@@ -15,7 +25,9 @@ from pathlib import Path  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from candle_core.backend import Backend  # noqa: E402
+from candle_core.backend import Backend, GradientSync  # noqa: E402
+from candle_core.device import GPU  # noqa: E402
+from candle_core.errors import CandleError  # noqa: E402
 from candle_core.model import ModelSpec, OptimizerSpec  # noqa: E402
 from candle_plugins.backends.keras.layers import all_layers, keras_layer, load_arrays  # noqa: E402
 from candle_plugins.backends.keras.metrics import keras_metric  # noqa: E402
@@ -23,11 +35,41 @@ from candle_plugins.backends.keras.metrics import keras_metric  # noqa: E402
 WEIGHTS_FILE = "model.weights.h5"
 
 
+MIXED_POLICIES = {"bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
 @dataclass
 class KerasModel:
     spec: ModelSpec
     model: keras.Model
     precision: str
+    device: str = "cpu"  # Keras' name for the device
+
+
+def engine() -> str:
+    """The Keras engine in use: tensorflow, torch or jax."""
+    return keras.backend.backend()
+
+
+def keras_device(device: str) -> str:
+    """Keras' name for candle's device string (``cuda:N`` -> ``gpu:N``)."""
+    return "cpu" if device == "cpu" else device.replace("cuda", "gpu")
+
+
+def _set_tf32(enabled: bool) -> None:
+    """TensorFloat-32 only for precision tf32, on whichever engine runs."""
+    if engine() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_tensor_float_32_execution(enabled)
+    elif engine() == "torch":
+        from candle_plugins.backends.torch.devices import set_tf32
+
+        set_tf32(enabled)
+    else:
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "tensorfloat32" if enabled else "float32")
 
 
 def _optimizer_class(spec: OptimizerSpec) -> tuple[type[keras.optimizers.Optimizer], dict]:
@@ -47,33 +89,49 @@ def _optimizer_class(spec: OptimizerSpec) -> tuple[type[keras.optimizers.Optimiz
     return keras.optimizers.Adadelta, options | {"rho": spec.rho, "epsilon": spec.epsilon}
 
 
-def _optimizer(
-    spec: OptimizerSpec, average_gradients: Callable[[list[np.ndarray]], None] | None
-) -> keras.optimizers.Optimizer:
-    """Keras' optimizer for ``spec``; with ``average_gradients``, a subclass whose
-    ``apply_gradients`` first averages the gradients across ranks (inside the compiled step,
-    through ``tf.numpy_function``), then clips and applies them as the original does."""
+def _optimizer(spec: OptimizerSpec, sync: GradientSync | None) -> keras.optimizers.Optimizer:
+    """Keras' optimizer for ``spec``; with ``sync``, a subclass whose ``apply`` first averages the
+    gradients across ranks, then clips and applies them as the original does."""
     base, options = _optimizer_class(spec)
-    if average_gradients is None:
+    if sync is None:
         return base(**options)
+    average = _tensorflow_average if engine() == "tensorflow" else _torch_average
 
-    def apply_gradients(self, grads_and_vars):
-        import tensorflow as tf
+    def apply(self, grads, trainable_variables=None):
+        return base.apply(self, average(list(grads), sync), trainable_variables)
 
-        gradients, variables = zip(*grads_and_vars, strict=True)
-
-        def average(*arrays):
-            arrays = [np.array(a, copy=True) for a in arrays]
-            average_gradients(arrays)
-            return arrays
-
-        averaged = tf.numpy_function(average, list(gradients), [g.dtype for g in gradients], stateful=True)
-        for result, gradient in zip(averaged, gradients, strict=True):
-            result.set_shape(gradient.shape)
-        return base.apply_gradients(self, zip(averaged, variables, strict=True))
-
-    averaging = type(f"Averaging{base.__name__}", (base,), {"apply_gradients": apply_gradients})
+    averaging = type(f"Averaging{base.__name__}", (base,), {"apply": apply})
     return averaging(**options)
+
+
+def _tensorflow_average(gradients: list, sync: GradientSync) -> list:
+    """Inside TensorFlow's compiled step: average through a numpy function call."""
+    import tensorflow as tf
+
+    def average(*arrays):
+        arrays = [np.array(a, copy=True) for a in arrays]
+        sync.average_gradients(arrays)
+        return arrays
+
+    averaged = tf.numpy_function(average, gradients, [g.dtype for g in gradients], stateful=True)
+    for result, gradient in zip(averaged, gradients, strict=True):
+        result.set_shape(gradient.shape)
+    return averaged
+
+
+def _torch_average(gradients: list, sync: GradientSync) -> list:
+    """On the torch engine's eager step: the tensors themselves (``nccl``, ``gloo``) or host
+    copies. A variable without a gradient (None) is left as it is, as Keras does."""
+    import torch
+
+    present = [g for g in gradients if g is not None]
+    if sync.device_memory:
+        sync.average_gradients(present)
+        return gradients
+    arrays = [g.detach().cpu().numpy().copy() for g in present]
+    sync.average_gradients(arrays)
+    averaged = iter(torch.from_numpy(a).to(g.device) for a, g in zip(arrays, present, strict=True))
+    return [None if g is None else next(averaged) for g in gradients]
 
 
 def _loss(spec: ModelSpec):
@@ -89,6 +147,16 @@ def _loss(spec: ModelSpec):
     return multi_head_loss
 
 
+def _installed(distribution: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 class _BatchEnd(keras.callbacks.Callback):
     def __init__(self, on_batch: Callable[[], None]):
         super().__init__()
@@ -101,27 +169,77 @@ class _BatchEnd(keras.callbacks.Callback):
 class KerasBackend(Backend):
     name = "keras"
 
+    def gpus(self) -> list[GPU]:
+        if engine() == "torch":
+            from candle_plugins.backends.torch.devices import torch_gpus
+
+            return torch_gpus()
+        if engine() == "jax":
+            import jax
+
+            try:
+                devices = jax.devices("gpu")
+            except RuntimeError:  # no GPU platform
+                return []
+            return [
+                GPU(i, d.device_kind, int((d.memory_stats() or {}).get("bytes_limit", 0)))
+                for i, d in enumerate(devices)
+            ]
+        import tensorflow as tf
+
+        found = []
+        for index, device in enumerate(tf.config.list_physical_devices("GPU")):
+            details = tf.config.experimental.get_device_details(device)
+            found.append(GPU(index, details.get("device_name", device.name), 0))  # TF does not say the memory
+        return found
+
+    def framework(self) -> str:
+        from importlib import metadata
+
+        name = engine()
+        package = {"tensorflow": "tensorflow-cpu" if _installed("tensorflow-cpu") else "tensorflow"}.get(name, name)
+        return f"keras {keras.__version__} on {name} {metadata.version(package) if _installed(package) else ''}".strip()
+
     def build(
-        self, spec: ModelSpec, weights, precision: str = "fp32", seed: int = 0, average_gradients=None
+        self, spec: ModelSpec, weights, precision: str = "fp32", seed: int = 0, sync=None, device: str = "cpu"
     ) -> KerasModel:
+        if sync is not None and engine() == "jax":
+            raise CandleError(
+                "the Keras backend on the JAX engine cannot average gradients across ranks (JAX applies them "
+                "inside its compiled step); use KERAS_BACKEND=tensorflow or torch, or --backend torch"
+            )
+        if sync is not None and precision == "fp16":
+            raise CandleError(
+                "the Keras backend: fp16 loss scaling and data-parallel training do not combine; use bf16"
+            )
         keras.utils.set_random_seed(seed)
+        if device != "cpu":
+            _set_tf32(precision == "tf32")
+        name = keras_device(device)
+        with keras.device(name):
+            model = self._compile(spec, weights, precision, sync)
+        return KerasModel(spec, model, precision, name)
+
+    def _compile(self, spec: ModelSpec, weights, precision: str, sync: GradientSync | None) -> keras.Model:
         infos = spec.infos()
-        mixed = keras.DTypePolicy("mixed_bfloat16") if precision == "bf16" else None
+        mixed = keras.DTypePolicy(MIXED_POLICIES[precision]) if precision in MIXED_POLICIES else None
         # the last layer computes in float32, so that outputs and losses are float32
         layers = [keras_layer(info, dtype=mixed if i < len(infos) - 1 else "float32") for i, info in enumerate(infos)]
         model = keras.Sequential([keras.Input(spec.input_shape), *layers], name=spec.name)
         if weights:
             for layer, arrays in zip(layers, weights, strict=True):
                 load_arrays(layer, arrays)
+        optimizer = _optimizer(spec.optimizer, sync)
+        if precision == "fp16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         # the averaging step calls Python, which XLA cannot compile
-        jit = "auto" if average_gradients is None else False
         model.compile(
-            optimizer=_optimizer(spec.optimizer, average_gradients),
+            optimizer=optimizer,
             loss=_loss(spec),
             metrics=[keras_metric(name) for name in spec.train_metrics],
-            jit_compile=jit,
+            jit_compile="auto" if sync is None else False,
         )
-        return KerasModel(spec, model, precision)
+        return model
 
     def layer_table(self, model: KerasModel) -> list[tuple[str, str, int]]:
         return [(type(layer).__name__, str(layer.output.shape), layer.count_params()) for layer in model.model.layers]
@@ -129,20 +247,25 @@ class KerasBackend(Backend):
     def train_epoch(
         self, model: KerasModel, x, y, batch_size: int, order: np.ndarray, on_batch: Callable[[], None]
     ) -> dict[str, float]:
-        history = model.model.fit(
-            x[order],
-            y[order],
-            batch_size=batch_size,
-            epochs=1,
-            shuffle=False,
-            verbose=0,
-            callbacks=[_BatchEnd(on_batch)],
-        )
+        with keras.device(model.device):
+            history = model.model.fit(
+                x[order],
+                y[order],
+                batch_size=batch_size,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+                callbacks=[_BatchEnd(on_batch)],
+            )
         return {name: float(values[-1]) for name, values in history.history.items()}
 
     def predict(
         self, model: KerasModel, x, batch_size: int, monte_carlo: bool = False, layer: int | None = None
     ) -> np.ndarray:
+        with keras.device(model.device):
+            return self._predict(model, x, batch_size, monte_carlo, layer)
+
+    def _predict(self, model: KerasModel, x, batch_size: int, monte_carlo: bool, layer: int | None) -> np.ndarray:
         if layer is not None:  # a model ending at that layer (Keras layers are candle's, one to one)
             head = keras.Model(model.model.inputs, model.model.layers[layer].output)
             return np.asarray(head.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)

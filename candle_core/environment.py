@@ -1,0 +1,70 @@
+"""``candle env``: what this machine offers candle — backends, their frameworks and the GPUs they
+see, CUDA_VISIBLE_DEVICES, the driver's own GPU list, and the MPI launcher."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+from importlib import metadata
+from typing import Any
+
+
+def _driver_gpus() -> list[str]:
+    """``nvidia-smi -L`` lines (the driver's view, whatever a framework sees), or none."""
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return []
+    try:
+        listing = subprocess.run([tool, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in listing.stdout.splitlines() if line.strip()]
+
+
+def _backend_report(name: str, factory: Any) -> dict[str, Any]:
+    try:
+        backend = factory()
+        return {
+            "backend": name,
+            "framework": backend.framework(),
+            "gpus": [gpu.describe() for gpu in backend.gpus()],
+            "status": "ok",
+        }
+    except Exception as exc:  # a backend whose framework is missing or broken is reported, not fatal
+        return {"backend": name, "framework": "", "gpus": [], "status": f"unavailable: {type(exc).__name__}: {exc}"}
+
+
+def environment_report(manager: Any) -> dict[str, Any]:
+    from candle_core.launch import find_mpiexec
+
+    return {
+        "candle": metadata.version("candle"),
+        "python": platform.python_version(),
+        "host": platform.node(),
+        "cpu_cores": os.cpu_count(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "driver_gpus": _driver_gpus(),
+        "mpiexec": find_mpiexec(),
+        "backends": [
+            _backend_report(name, factory) for name, (factory, _) in sorted(manager.components("backend").items())
+        ],
+        "communicators": sorted(manager.components("comm")),
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(f"candle {report['candle']} on {report['host']} (python {report['python']}, {report['cpu_cores']} cores)")
+    visible = report["cuda_visible_devices"]
+    print(f"CUDA_VISIBLE_DEVICES: {'unset' if visible is None else repr(visible)}")
+    driver = report["driver_gpus"]
+    print("driver GPUs (nvidia-smi -L): " + ("none" if not driver else ""))
+    for line in driver:
+        print(f"  {line}")
+    for entry in report["backends"]:
+        gpus = ", ".join(entry["gpus"]) or "no GPU (trains on the CPU)"
+        if entry["status"] != "ok":
+            gpus = entry["status"]
+        print(f"backend {entry['backend']}: {entry['framework'] or '-'}: {gpus}")
+    print(f"mpiexec: {report['mpiexec'] or 'not found'}; communicators: {', '.join(report['communicators'])}")
