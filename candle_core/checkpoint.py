@@ -11,7 +11,8 @@ Layout under ``ckpt_directory`` (default ``<run_dir>/ckpts``)::
 Each checkpoint folder holds the backend's files and ``meta.json`` (epoch, training-loop
 state, history so far, and sha256 of every file when ``ckpt_checksum`` is on). A folder is
 written under a temporary name and renamed into place, so a crash never leaves a half one.
-Restart (``ckpt_restart_mode``): off, auto (resume if a checkpoint exists), required.
+Restart (``ckpt_restart_mode``): off, auto (resume if a checkpoint exists), required. A damaged
+checkpoint is skipped with a warning and the newest intact one is used.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 from candle_core.atomic import write_json_atomic
 from candle_core.backend import Backend
-from candle_core.errors import CandleError
+from candle_core.errors import CandleError, warn_user
 from candle_core.objective import improved
 
 META = "meta.json"
@@ -36,6 +37,14 @@ LATEST = "latest.json"
 def _sha256(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _epoch_of(folder: Path) -> int:
+    """The epoch a checkpoint folder holds (from its meta.json; -1 when unreadable)."""
+    try:
+        return int(json.loads((folder / META).read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
 
 
 def _fsync_directory(path: Path) -> None:
@@ -62,16 +71,56 @@ class Checkpoints:
 
     # ------------------------------------------------------------------ restart
     def restore(self, backend: Backend, model: Any) -> dict[str, Any] | None:
-        """Load the latest checkpoint as ``ckpt_restart_mode`` says; return its meta or None."""
+        """Load the newest intact checkpoint as ``ckpt_restart_mode`` says; return its meta or None.
+
+        The one ``latest.json`` names comes first, then the others, newest first. A damaged one
+        (unreadable meta, checksum mismatch, files the backend cannot load) is passed over with a
+        warning naming it, so a run resumes from the newest checkpoint that is whole."""
         if self.restart_mode == "off":
             return None
-        latest = self.directory / LATEST
-        if not latest.exists():
+        candidates = self._candidates()
+        for folder in candidates:
+            meta = self._intact(backend, model, folder)
+            if meta is not None:
+                if folder != candidates[0]:
+                    warn_user(f"resuming from {folder.name} (epoch {meta.get('epoch')}), the newest intact checkpoint")
+                self.best_value = meta.get("best_value")
+                return meta
+        if candidates:
+            message = f"{self.directory}: no intact checkpoint among {', '.join(f.name for f in candidates)}"
             if self.restart_mode == "required":
-                raise CandleError(f"ckpt_restart_mode is 'required' but {self.directory} holds no checkpoint")
+                raise CandleError(message + "; ckpt_restart_mode is 'required'")
+            warn_user(message + "; starting from epoch 1")
             return None
-        folder = self.directory / json.loads(latest.read_text())["checkpoint"]
-        meta = json.loads((folder / META).read_text())
+        if self.restart_mode == "required":
+            raise CandleError(f"ckpt_restart_mode is 'required' but {self.directory} holds no checkpoint")
+        return None
+
+    def _candidates(self) -> list[Path]:
+        """Checkpoint folders, the one latest.json names first, then by epoch, newest first."""
+        if not self.directory.is_dir():
+            return []
+        found = [p for p in self.directory.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        epochs = {p: _epoch_of(p) for p in found}
+        ordered = sorted(found, key=lambda p: epochs[p], reverse=True)
+        try:
+            named = self.directory / json.loads((self.directory / LATEST).read_text())["checkpoint"]
+        except (OSError, ValueError, KeyError, TypeError):
+            named = None
+        if named in ordered:
+            ordered.remove(named)
+            ordered.insert(0, named)
+        return ordered
+
+    def _intact(self, backend: Backend, model: Any, folder: Path) -> dict[str, Any] | None:
+        """Load ``folder`` into ``model`` and return its meta, or warn and return None if damaged."""
+        try:
+            meta = json.loads((folder / META).read_text())
+            if not isinstance(meta, dict) or not isinstance(meta.get("epoch"), int):
+                raise ValueError("no epoch in meta.json")
+        except (OSError, ValueError) as exc:
+            warn_user(f"{folder}: damaged checkpoint, skipped ({META}: {exc})")
+            return None
         written_by = meta.get("backend", backend.name)
         if written_by != backend.name:
             raise CandleError(
@@ -79,14 +128,17 @@ class Checkpoints:
                 f"give the run another --run_id, or set ckpt_restart_mode off to start afresh"
             )
         for name, expected in meta.get("checksums", {}).items():
-            actual = _sha256(folder / name)
+            actual = _sha256(folder / name) if (folder / name).is_file() else "missing"
             if actual != expected:
-                raise CandleError(
-                    f"{folder / name}: checksum mismatch (expected {expected[:12]}..., found {actual[:12]}...); "
-                    f"the checkpoint is damaged: remove {folder} or set ckpt_restart_mode off"
+                warn_user(
+                    f"{folder / name}: damaged checkpoint, skipped (sha256 {actual[:12]}, expected {expected[:12]})"
                 )
-        backend.load(model, folder)
-        self.best_value = meta.get("best_value")
+                return None
+        try:
+            backend.load(model, folder)
+        except Exception as exc:  # whatever a framework raises on a half-written file
+            warn_user(f"{folder}: damaged checkpoint, skipped (cannot be loaded: {type(exc).__name__}: {exc})"[:400])
+            return None
         return meta
 
     # ------------------------------------------------------------------ saving

@@ -138,7 +138,12 @@ CHECKPOINT = [
         "choices": ["off", "auto", "required"],
         "help": "restart from a checkpoint: off, auto (if one exists), required",
     },
-    {"name": "ckpt_checksum", "type": str2bool, "default": False, "help": "checksum checkpoints on write and read"},
+    {
+        "name": "ckpt_checksum",
+        "type": str2bool,
+        "default": True,
+        "help": "sha256 of every checkpoint file on write, verified on restart (a damaged one is skipped)",
+    },
     {"name": "ckpt_skip_epochs", "type": int, "default": 0, "help": "epochs to run before saving checkpoints"},
     {"name": "ckpt_directory", "type": str, "help": "checkpoint folder (default: <run_dir>/ckpts)"},
     {"name": "ckpt_save_best", "type": str2bool, "default": True, "help": "keep the best model"},

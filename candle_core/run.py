@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import time
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ FINAL_PARAMS_TEXT = "final_params.txt"
 HISTORY_CSV = "history.csv"
 HISTORY_JSON = "history.json"
 RESULTS_JSON = "results.json"
+FAILED_ATTEMPT_JSON = "failed_attempt.json"  # a failed restart of a finished run: its results.json stays
 LEARNING_CURVE_PNG = "learning_curve.png"
 
 
@@ -156,8 +158,19 @@ class RunContext:
             "params": dict(self.params),
         }
         if self.writes:
-            write_json_atomic(self.run_dir / RESULTS_JSON, results)
+            write_json_atomic(self.run_dir / self._results_name(results), results)
         return results
+
+    def _results_name(self, results: Mapping[str, Any]) -> str:
+        """results.json, unless this attempt failed and the run had finished before: a finished
+        run's results are never replaced by a failed attempt's (which goes beside them)."""
+        if results.get("status") != "failed":
+            return RESULTS_JSON
+        try:
+            earlier = json.loads((self.run_dir / RESULTS_JSON).read_text())
+        except (OSError, ValueError):
+            return RESULTS_JSON
+        return FAILED_ATTEMPT_JSON if isinstance(earlier, dict) and earlier.get("status") == "ok" else RESULTS_JSON
 
 
 def _progress_bar(total: int | None, name: str) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,10 +45,13 @@ def run(bench: str, argv: list[str]) -> tuple[dict, list[dict]]:
 
 
 @contextmanager
-def serving(files: dict[str, bytes], truncated: frozenset[str] = frozenset()) -> Iterator[tuple[str, list[str]]]:
+def serving(
+    files: dict[str, bytes], truncated: frozenset[str] = frozenset(), slow: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, list[str]]]:
     """A real HTTP server on 127.0.0.1 serving ``files`` (path -> bytes, read at each request);
     yields (base URL, the paths requested so far). A path in ``truncated`` announces its whole
-    length and then sends only a third of the body."""
+    length and then sends only a third of the body; one in ``slow`` is sent in 64 KiB pieces,
+    10 ms apart (so that concurrent clients overlap)."""
     requests: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -60,6 +64,11 @@ def serving(files: dict[str, bytes], truncated: frozenset[str] = frozenset()) ->
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            if self.path in slow:
+                for start in range(0, len(body), 1 << 16):
+                    self.wfile.write(body[start : start + (1 << 16)])
+                    time.sleep(0.01)
+                return
             self.wfile.write(body[: len(body) // 3] if self.path in truncated else body)
             if self.path in truncated:
                 self.wfile.flush()

@@ -1,8 +1,13 @@
 """Fetching data files over http(s), ftp or file URLs into the cache, safely.
 
-* The download streams into ``<name>.part`` beside the target and is renamed into place only
-  when complete (length as announced) and its md5/sha256 matches: a half or wrong file is
-  never taken for the real one, and nothing of a failed download is left in the cache.
+* One download per file at a time: a process holds ``.<name>.lock`` (``candle_core.locks``) while
+  it downloads, and the others wait, then find the file there (a 2-worker search on a cold cache
+  downloads once). The download streams into a uniquely named temporary file beside the target
+  and is renamed into place only when complete (length as announced) and its md5/sha256
+  matches: a half or wrong file is never taken for the real one, and nothing of a failed
+  download is left in the cache.
+* A cached file with a known checksum is verified when used (the verification is remembered in
+  ``.<name>.verified`` for that size and modification time); a damaged one is downloaded again.
 * Archives (tar, tar.gz, zip) unpack into a temporary folder renamed into place; a member
   that would land outside it (absolute path, ``..``, links out) is refused.
 * When the network cannot be reached, the error names the URL and suggests ``--data synthetic``.
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import shutil
 import tarfile
@@ -21,7 +27,9 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from candle_core.errors import CandleError
+from candle_core.atomic import temporary_beside, write_json_atomic
+from candle_core.errors import CandleError, warn_user
+from candle_core.locks import file_lock
 
 CHUNK = 1 << 20
 TIMEOUT_SECONDS = 60
@@ -31,13 +39,49 @@ class Unreachable(CandleError):
     """The server could not be reached at all (offline, no such host, refused, timed out)."""
 
 
-def _check_digest(path: Path, md5: str | None, sha256: str | None) -> None:
+def _digest_error(path: Path, md5: str | None, sha256: str | None) -> str | None:
+    """Why ``path``'s content does not match the checksums given (None: it matches)."""
     for algorithm, expected in (("md5", md5), ("sha256", sha256)):
         if expected:
             with path.open("rb") as handle:
                 actual = hashlib.file_digest(handle, algorithm).hexdigest()
             if actual.lower() != expected.lower():
-                raise CandleError(f"{path.name}: {algorithm} is {actual}, expected {expected}; the file was not kept")
+                return f"{algorithm} is {actual}, expected {expected}"
+    return None
+
+
+def _check_digest(path: Path, md5: str | None, sha256: str | None, shown: str) -> None:
+    problem = _digest_error(path, md5, sha256)
+    if problem:
+        raise CandleError(f"{shown}: {problem}; the file was not kept")
+
+
+def _record(path: Path) -> Path:
+    return path.with_name(f".{path.name}.verified")
+
+
+def _usable(target: Path, md5: str | None, sha256: str | None) -> bool:
+    """Whether the cached ``target`` can be used: present and, when checksums are known, matching
+    them (verified once per size and modification time)."""
+    try:
+        status = target.stat()
+    except FileNotFoundError:
+        return False
+    if not (md5 or sha256):
+        return True
+    stamp = {"size": status.st_size, "mtime_ns": status.st_mtime_ns, "md5": md5, "sha256": sha256}
+    try:
+        if json.loads(_record(target).read_text()) == stamp:
+            return True
+    except (OSError, ValueError):
+        pass
+    problem = _digest_error(target, md5, sha256)
+    if problem:
+        warn_user(f"{target}: the cached file is damaged ({problem}); downloading it again")
+        target.unlink(missing_ok=True)
+        return False
+    write_json_atomic(_record(target), stamp)
+    return True
 
 
 def fetch(
@@ -55,18 +99,24 @@ def fetch(
     if not name:
         raise CandleError(f"{url}: cannot tell a file name from this URL; give one")
     target = cache_dir / name
-    if not target.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        _download(url, target, md5, sha256)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    if not _usable(target, md5, sha256):
+        with file_lock(target):
+            if not _usable(target, md5, sha256):  # another process may have fetched it meanwhile
+                _download(url, target, md5, sha256)
+                if md5 or sha256:
+                    _usable(target, md5, sha256)  # remember the verification
     if unpack:
-        return _unpack(target)
+        with file_lock(_archive_root(target)):
+            return _unpack(target)
     return target
 
 
 def _download(url: str, target: Path, md5: str | None, sha256: str | None) -> None:
-    partial = target.with_name(target.name + ".part")
+    descriptor, name = temporary_beside(target)
+    partial = Path(name)
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response, partial.open("wb") as out:
+        with os.fdopen(descriptor, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             expected = response.headers.get("Content-Length")
             received = 0
             while chunk := response.read(CHUNK):
@@ -76,7 +126,7 @@ def _download(url: str, target: Path, md5: str | None, sha256: str | None) -> No
             os.fsync(out.fileno())
         if expected is not None and received != int(expected):
             raise CandleError(f"{url}: download truncated: received {received} of {expected} bytes; try again")
-        _check_digest(partial, md5, sha256)
+        _check_digest(partial, md5, sha256, target.name)
         os.replace(partial, target)
     except http.client.IncompleteRead as exc:
         raise CandleError(

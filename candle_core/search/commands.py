@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from candle_core.atomic import write_text_atomic
 from candle_core.errors import CandleError
 from candle_core.gpu_slots import GpuRequest
 from candle_core.objective import is_maximized
 from candle_core.search.driver import SearchSettings, SearchSummary, run_search
-from candle_core.search.space import SearchSpace
+from candle_core.search.space import SearchSpace, check_search_values
 from candle_core.search.store import DATABASE, ResultsStore
 from candle_core.search.trial import Objective, Proposal, SearchAlgorithm
 
@@ -152,6 +153,7 @@ def read_upf(path: str | Path) -> list[tuple[str, dict]]:
         if not isinstance(entry, dict) or "id" not in entry:
             raise CandleError(f'{path}:{number}: each line needs a JSON object with an "id"')
         label = str(entry.pop("id"))
+        check_search_values(list(entry), f"{path}:{number}")
         if label in seen:
             raise CandleError(f"{path}:{number}: id {label!r} already used at line {seen[label]}")
         seen[label] = number
@@ -216,7 +218,7 @@ def command_results(args: argparse.Namespace, argv: Sequence[str]) -> int:
     database = directory / DATABASE if directory.is_dir() else directory
     if not database.exists():
         raise CandleError(f"{database}: no search results here (expected {DATABASE} in the experiment directory)")
-    store = ResultsStore(database)
+    store = ResultsStore(database, create=False)
     identity = store.settings().get("identity", {})
     objective = identity.get("objective", {})
     maximize = bool(objective.get("maximize"))
@@ -245,7 +247,10 @@ def command_results(args: argparse.Namespace, argv: Sequence[str]) -> int:
         writer = csv.writer(buffer)
         writer.writerow(header)
         writer.writerows(rows)
-        Path(args.csv).write_text(buffer.getvalue())
+        target = Path(args.csv)
+        if not target.parent.is_dir():
+            raise CandleError(f"--csv {args.csv}: folder {target.parent} does not exist")
+        write_text_atomic(target, buffer.getvalue())
         print(f"candle: wrote {len(rows)} trials to {args.csv}")
         return 0
     from candle_core.table import print_table

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from candle_core.errors import CandleError
+from candle_core.locks import Lease
 from candle_core.search.execute import TrialTask
 from candle_core.search.model_cache import ModelCache
 from candle_core.search.store import DATABASE, ResultsStore
 from candle_core.search.trial import Objective, Proposal, SearchAlgorithm, Trial
 
 PROGRESS_PNG = "search_progress.png"
+LEASE_FILE = "driver.lease"
 
 
 @dataclass
@@ -70,8 +72,21 @@ def run_search(
     resume: bool = False,
     keep_models: int | None = None,
 ) -> SearchSummary:
+    with Lease(experiment_dir / LEASE_FILE):  # one driver per experiment, across nodes
+        return _drive(settings, algorithm, evaluator, experiment_dir, resume, keep_models, experiment_id)
+
+
+def _drive(
+    settings: SearchSettings,
+    algorithm: SearchAlgorithm,
+    evaluator: Any,
+    experiment_dir: Path,
+    resume: bool,
+    keep_models: int | None,
+    experiment_id: str,
+) -> SearchSummary:
     store = ResultsStore(experiment_dir / DATABASE)
-    finished = _prepare(store, settings, resume)
+    finished = _prepare(store, settings, resume, experiment_dir)
     cache = ModelCache(
         experiment_dir, keep_models, settings.objective, lambda trial: experiment_dir / TrialTask.run_id_of(trial)
     )
@@ -129,8 +144,21 @@ def run_search(
     return SearchSummary(experiment_dir, sorted(all_trials, key=lambda t: t.id), best, len(finished))
 
 
-def _prepare(store: ResultsStore, settings: SearchSettings, resume: bool) -> list[Trial]:
+def _prepare(store: ResultsStore, settings: SearchSettings, resume: bool, experiment_dir: Path) -> list[Trial]:
+    store.check()
     stored = store.settings()
+    if resume and not stored:
+        state = "is empty (truncated?)" if store.emptied else "holds no search"
+        raise CandleError(
+            f"{store.path} {state}: nothing to resume, and a new search would write over the trial folders "
+            f"in {experiment_dir}; restore the store from a copy, or start without --resume under another "
+            "--experiment_id"
+        )
+    if not stored and any(experiment_dir.glob("RUN*")):
+        raise CandleError(
+            f"{experiment_dir} holds trial folders but {store.path.name} holds no search (emptied or removed?); "
+            "a new search would write over them: choose another --experiment_id"
+        )
     if stored and not resume:
         raise CandleError(
             f"{store.path} already holds a search; add --resume to continue it, or choose another --experiment_id"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from candle_core.plugin_manager import get_plugin_manager
+from candle_core.search.space import check_search_values
 from candle_core.search.trial import Objective, Trial
 
 
@@ -52,6 +53,7 @@ def resolve_trial(task: TrialTask) -> tuple[Any, Any, dict[str, Any]]:
 
     trial = task.trial
     overrides = dict(trial.params)
+    check_search_values(list(overrides), f"trial {trial.label or trial.id}")
     manager = get_plugin_manager()
     benchmark = manager.benchmark(task.benchmark)
     registry = build_registry(benchmark, manager)

@@ -118,6 +118,7 @@ class SearchSpace:
         return [dict(zip(self.names, combo, strict=True)) for combo in product(*axes)]
 
     def check_keywords(self, known: Sequence[str], benchmark: str) -> None:
+        check_search_values([p.name for p in self.parameters], str(self.source))
         unknown = [p.name for p in self.parameters if p.name not in known]
         if unknown:
             raise CandleError(
@@ -126,6 +127,21 @@ class SearchSpace:
                     for name in unknown
                 ]
             )
+
+
+# keywords that say where a trial writes: the search names its trials' folders itself
+PLACE_KEYWORDS = ("run_id", "experiment_id", "output_dir", "ckpt_directory", "save_path", "home_dir")
+
+
+def check_search_values(names: Sequence[str], where: str) -> None:
+    """Refuse search values (space, UPF line, algorithm) for the keywords that place outputs:
+    a value such as ``run_id: ../../x`` would write a trial outside its experiment."""
+    placing = [name for name in names if name in PLACE_KEYWORDS]
+    if placing:
+        raise CandleError(
+            f"{where}: a search may not set {', '.join(placing)}: the search names and places every trial's "
+            "folder itself (give output_dir and experiment_id on the command line)"
+        )
 
 
 def _number(entry: Mapping, key: str, where: str) -> float:

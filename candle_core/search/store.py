@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from candle_core.errors import CandleError
+
 DATABASE = "results.sqlite"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,21 +63,46 @@ class TrialRecord:
 
 
 class ResultsStore:
-    def __init__(self, path: str | Path) -> None:
+    """``create=False``: open an existing store only (``candle results``). ``emptied`` tells
+    whether the file was there but empty (truncated) when opened: it then holds no search."""
+
+    def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise CandleError(f"{self.path}: no results store here (is it a search's experiment folder?)")
+        self.emptied = self.path.is_file() and self.path.stat().st_size == 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.executescript(SCHEMA)
+            if create:
+                db.executescript(SCHEMA)
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"settings", "trials"} <= tables:
+            raise CandleError(f"{self.path}: an SQLite file, but not a candle results store (no trials table)")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise CandleError(f"{self.path}: cannot open the results store ({exc})") from None
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             yield db
+        except sqlite3.DatabaseError as exc:
+            raise CandleError(
+                f"{self.path}: not a candle results store, or a damaged one ({exc}); nothing was changed. "
+                "Restore it from a copy, or start the search under another --experiment_id"
+            ) from None
         finally:
             db.close()
+
+    def check(self) -> None:
+        """Raise a CandleError when SQLite finds the file damaged (``PRAGMA quick_check``)."""
+        with self._connect() as db:
+            problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise CandleError(f"{self.path}: the results store is damaged ({problems[0]}); nothing was changed")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterable
 from multiprocessing.connection import wait
@@ -23,8 +25,29 @@ from candle_core.gpu_slots import GpuRequest, GpuSlot
 from candle_core.search.execute import TrialTask, describe_exit, run_trial
 from candle_core.search.trial import Evaluator, Trial
 
+DRIVER_CHECK_SECONDS = 1.0
 
-def _child(task: TrialTask, connection, workers: int, environment: dict[str, str]) -> None:
+
+def _die_with_driver(driver: int) -> None:
+    """End this trial process when the driver that submitted it dies (a SIGKILLed driver leaves
+    no trial running): a watcher thread checks every second that the driver process still
+    exists. The trial's parent is the fork server, so the kernel's parent-death signal cannot tell."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(DRIVER_CHECK_SECONDS)
+            try:
+                os.kill(driver, 0)
+            except ProcessLookupError:
+                os.kill(os.getpid(), signal.SIGKILL)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="candle-driver-watch", daemon=True).start()
+
+
+def _child(task: TrialTask, connection, workers: int, environment: dict[str, str], driver: int) -> None:
+    _die_with_driver(driver)
     os.environ.update(environment)  # before any framework touches a GPU
     share_cores(workers)
     connection.send(run_trial(task))
@@ -66,7 +89,9 @@ class LocalEvaluator(Evaluator):
         slot = self.free_slots.pop(0) if self.free_slots else None
         environment = self.gpus.trial_environment(slot)
         receiver, sender = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=_child, args=(task, sender, self.sharing, environment), daemon=True)
+        process = self.context.Process(
+            target=_child, args=(task, sender, self.sharing, environment, os.getpid()), daemon=True
+        )
         process.start()
         sender.close()
         deadline = time.monotonic() + self.trial_timeout if self.trial_timeout else None

@@ -2,9 +2,12 @@
 
 import hashlib
 import io
+import subprocess
+import sys
 import tarfile
 import zipfile
 
+import numpy as np
 import pytest
 from helpers import serving
 
@@ -48,7 +51,10 @@ def server():
 
 
 def leftovers(folder):
-    return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
+    """Files in the cache, candle's own bookkeeping (locks, verification records) left out."""
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.rglob("*") if not p.name.endswith((".lock", ".verified")))
 
 
 def test_good_checksum_downloads_once(tmp_path):
@@ -111,3 +117,37 @@ def test_file_urls(tmp_path):
     source = tmp_path / "src.csv"
     source.write_bytes(GOOD)
     assert fetch(source.as_uri(), tmp_path / "cache").read_bytes() == GOOD
+
+
+def test_eight_processes_fetching_one_url_download_it_once(tmp_path):
+    """What a search with several workers on a cold cache does: one download, identical files."""
+    body = np.random.default_rng(0).bytes(4 << 20)
+    sha = hashlib.sha256(body).hexdigest()
+    script = (
+        "import sys, hashlib; from candle_core.data.fetch import fetch; "
+        "p = fetch(sys.argv[1], sys.argv[2], sha256=sys.argv[3]); "
+        "print(hashlib.sha256(p.read_bytes()).hexdigest())"
+    )
+    with serving({"/big.bin": body}, slow=frozenset({"/big.bin"})) as (base, requests):
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, base + "big.bin", str(tmp_path), sha], stdout=subprocess.PIPE
+            )
+            for _ in range(8)
+        ]
+        digests = [worker.communicate(timeout=300)[0].decode().strip() for worker in workers]
+    assert [w.returncode for w in workers] == [0] * 8
+    assert digests == [sha] * 8 and requests == ["/big.bin"]
+    assert leftovers(tmp_path) == ["big.bin"]
+
+
+def test_a_damaged_cached_file_is_downloaded_again(tmp_path):
+    sha = hashlib.sha256(GOOD).hexdigest()
+    with serving({"/data/good.csv": GOOD}) as (base, requests):
+        path = fetch(base + "data/good.csv", tmp_path, sha256=sha)
+        damaged = bytearray(GOOD)
+        damaged[100:110] = b"\0" * 10
+        path.write_bytes(bytes(damaged))
+        assert fetch(base + "data/good.csv", tmp_path, sha256=sha).read_bytes() == GOOD
+        assert fetch(base + "data/good.csv", tmp_path, sha256=sha).read_bytes() == GOOD  # verified: no request
+    assert requests == ["/data/good.csv"] * 2

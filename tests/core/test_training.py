@@ -106,7 +106,9 @@ def test_decay_lowers_the_rate_per_step(candle_dirs):
 def test_timeout_stops_at_an_epoch_boundary_with_a_checkpoint(candle_dirs):
     results, history = run("nt3", [*SMALL_NT3, "-e", "50", "--timeout", "3", "--ckpt_save_interval", "1"])
     assert results["stop_reason"].startswith("timeout") and 1 <= results["epochs_run"] < 50
-    assert results["timings"]["wall_seconds"] < 3 + 2
+    # behaviour, not speed: every epoch but the last started before the limit (a busy machine
+    # may make the last one overrun it; the rule only promises not to start a doomed epoch)
+    assert sum(row["seconds"] for row in history[:-1]) <= 3
     latest = json.loads((run_dir(candle_dirs, "EXP000") / "ckpts" / "latest.json").read_text())
     assert latest["epoch"] == results["epochs_run"]
 
@@ -138,15 +140,53 @@ def test_checkpoint_keep_policies(candle_dirs):
     assert sorted(p.name for p in folder.glob("epoch_*")) == ["epoch_0004", "epoch_0006", "epoch_0007"]
 
 
-def test_damaged_checkpoint_is_refused(candle, candle_dirs):
-    argv = [*SMALL_NT3, "-e", "2", *CKPT, "--ckpt_checksum", "true"]
-    run("nt3", argv)
-    state = run_dir(candle_dirs, "EXP000") / "ckpts" / "epoch_0002" / "torch_state.pt"
-    data = bytearray(state.read_bytes())
+def _damage(path: Path) -> None:
+    data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
-    state.write_bytes(bytes(data))
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_checkpoint_is_skipped_for_the_newest_intact_one(candle, candle_dirs):
+    argv = [*SMALL_NT3, "-e", "2", *CKPT, "--ckpt_save_best", "false"]
+    run("nt3", argv)
+    folder = run_dir(candle_dirs, "EXP000") / "ckpts"
+    _damage(folder / "epoch_0002" / "torch_state.pt")
     result = candle("run", "nt3", *argv, "-e", "3")
-    assert result.code == 2 and "checksum mismatch" in result.err and "Traceback" not in result.err
+    assert result.code == 0, result.err
+    assert "epoch_0002" in result.err and "damaged checkpoint, skipped" in result.err
+    results = json.loads((run_dir(candle_dirs, "EXP000") / "results.json").read_text())
+    assert results["resumed_from_epoch"] == 1 and results["epochs_run"] == 3
+
+
+def test_malformed_checkpoint_records_are_skipped(candle, candle_dirs):
+    argv = [*SMALL_NT3, "-e", "2", *CKPT, "--ckpt_save_best", "false"]
+    run("nt3", argv)
+    folder = run_dir(candle_dirs, "EXP000") / "ckpts"
+    (folder / "latest.json").write_text("{not json")
+    (folder / "epoch_0002" / "meta.json").write_text('{"epoch": ')
+    result = candle("run", "nt3", *argv, "-e", "3")
+    assert result.code == 0 and "Traceback" not in result.err, result.err
+    assert json.loads((run_dir(candle_dirs, "EXP000") / "results.json").read_text())["resumed_from_epoch"] == 1
+
+
+def test_no_intact_checkpoint_with_restart_required(candle, candle_dirs):
+    argv = [*SMALL_NT3, "-e", "1", "--ckpt_save_interval", "1", "--ckpt_save_best", "false"]
+    run("nt3", argv)
+    _damage(run_dir(candle_dirs, "EXP000") / "ckpts" / "epoch_0001" / "torch_state.pt")
+    result = candle("run", "nt3", *argv, "-e", "2", "--ckpt_restart_mode", "required")
+    assert result.code == 2 and "no intact checkpoint" in result.err and "Traceback" not in result.err
+
+
+def test_a_failed_restart_keeps_the_finished_runs_results(candle, candle_dirs):
+    argv = [*SMALL_NT3, "-e", "2", *CKPT]
+    assert candle("run", "nt3", *argv).code == 0
+    folder = run_dir(candle_dirs, "EXP000")
+    finished = (folder / "results.json").read_text()
+    failed = candle("run", "nt3", *argv, "-e", "3", "--backend", "keras")  # refused: a torch checkpoint
+    assert failed.code == 2
+    assert (folder / "results.json").read_text() == finished
+    attempt = json.loads((folder / "failed_attempt.json").read_text())
+    assert attempt["status"] == "failed" and "torch backend" in attempt["stop_reason"]
 
 
 def test_another_backends_checkpoint_is_refused(candle):
