@@ -4,6 +4,7 @@ exit status 2, no traceback unless ``--debug``."""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -15,6 +16,8 @@ from candle_core.table import print_table
 
 EXIT_USER_ERROR = 2
 EXIT_PEER_LOST = 3
+# a full, read-only or forbidden file system: the user's to fix, so one line, no traceback
+STORAGE_ERRORS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT)
 
 
 def _warn(messages: Sequence[str]) -> None:
@@ -321,6 +324,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, PeerLost):  # MPI_Finalize would wait for the lost peer forever
             sys.stderr.flush()
             os._exit(EXIT_PEER_LOST)
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        if debug or exc.errno not in STORAGE_ERRORS:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        hint = "check the output folder (CANDLE_OUTPUT_DIR, output_dir) and its file system"
+        print(f"candle: error: {where}{exc.strerror}; {hint}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("candle: interrupted", file=sys.stderr)

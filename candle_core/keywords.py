@@ -230,6 +230,53 @@ STANDARD_KEYWORDS = (
     BASIC + INPUT_OUTPUT + LOGGING + DATA_PREPROCESS + MODEL + TRAINING + CYCLIC_LEARNING_RATE + CHECKPOINT + RUN
 )
 
+# The range of every number keyword (for a list keyword: of each element), checked where types are.
+RANGES = {
+    "rng_seed": "[0, 4294967295]",
+    "timeout": "[-1, inf)",
+    "feature_subsample": "[0, inf)",
+    "dense": "[1, inf)",
+    "conv": "[0, inf)",
+    "lstm_size": "[1, inf)",
+    "recurrent_dropout": "[0, 1)",
+    "dropout": "[0, 1)",
+    "pool": "[1, inf)",
+    "epochs": "[1, inf)",
+    "batch_size": "[1, inf)",
+    "learning_rate": "(0, inf)",
+    "momentum": "[0, 1]",
+    "epsilon": "(0, inf)",
+    "rho": "[0, 1)",
+    "beta_1": "[0, 1)",
+    "beta_2": "[0, 1)",
+    "decay": "[0, inf)",
+    "clipnorm": "(0, inf)",
+    "clipvalue": "(0, inf)",
+    "val_split": "[0, 1)",
+    "train_steps": "[0, inf)",
+    "val_steps": "[0, inf)",
+    "test_steps": "[0, inf)",
+    "train_samples": "[0, inf)",
+    "val_samples": "[0, inf)",
+    "clr_base_lr": "(0, inf)",
+    "clr_max_lr": "(0, inf)",
+    "clr_gamma": "(0, 1]",
+    "ckpt_skip_epochs": "[0, inf)",
+    "ckpt_save_interval": "[0, inf)",
+    "ckpt_keep_limit": "[1, inf)",
+    "comm_timeout": "(0, inf)",
+    "bootstrap_seed": "[0, 4294967295]",
+    "min_delta": "[0, inf)",
+    "early_stop_patience": "[1, inf)",
+    "reduce_lr_patience": "[1, inf)",
+    "reduce_lr_factor": "(0, 1)",
+    "min_lr": "[0, inf)",
+    "gpus": "[0, inf)",
+}
+for _definition in STANDARD_KEYWORDS:
+    if _definition["name"] in RANGES:
+        _definition["bounds"] = RANGES[_definition["name"]]
+
 
 @hookimpl(tryfirst=True)
 def candle_add_parameters(registry: KeywordRegistry) -> None:

@@ -126,6 +126,11 @@ def restore_run(benchmark_name: str, run_dir: Path) -> tuple[Any, Any, Any, dict
     manager = get_plugin_manager()
     benchmark = manager.benchmark(benchmark_name)
     params = load_run(run_dir)
+    trained = params.get("model_name")
+    if trained and trained != benchmark.name:
+        raise CandleError(
+            f"{run_dir}: a run of benchmark {trained}, not {benchmark.name}: candle infer {trained} --run ..."
+        )
     params.pop("bootstrap_seed", None)  # predict the data set as it is, not the run's resample
     backend = manager.component("backend", params["backend"])()
     dataset = manager.hook.candle_load_data(benchmark=benchmark, params=params)
@@ -195,4 +200,10 @@ def load_run(run_dir: Path) -> dict[str, Any]:
         raise CandleError(f"{run_dir}: not a finished run directory (no final_params.json)")
     if not (run_dir / "model").is_dir():
         raise CandleError(f"{run_dir}: the run saved no model (no model/ folder)")
-    return json.loads(path.read_text())
+    try:
+        params = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CandleError(f"{path}: cannot be read ({exc}); the run's parameters are damaged") from None
+    if not isinstance(params, dict):
+        raise CandleError(f"{path}: not a run's parameters (expected a JSON object)")
+    return params

@@ -171,6 +171,12 @@ def _exec(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from candle_core.directories import data_root, output_root
 
     command = list(rest[1:] if rest and rest[0] == "--" else rest)
+    for bind in args.bind:
+        if ":" in bind:
+            raise CandleError(
+                f"--bind {bind}: give a host folder, bound at the same path inside; a 'SOURCE:TARGET' pair "
+                "is not supported (it would make a folder named with the ':')"
+            )
     if not command:
         raise CandleError("name the command to run: candle container exec IMAGE -- candle run nt3 ...")
     chosen = runtime(args.runtime)
@@ -188,5 +194,5 @@ def _exec(args: argparse.Namespace, rest: Sequence[str]) -> int:
     if args.gpu and chosen.gpu_note():
         warn_user(chosen.gpu_note())
     line = chosen.exec_command(chosen.runnable(args.image), command, binds, env, Path.cwd(), gpu=args.gpu)
-    process_env = chosen.environment() | (env if chosen.inherits_environment else {})
+    process_env = chosen.process_environment(env)
     os.execvpe(line[0], line, process_env)  # the container's exit code is ours

@@ -36,14 +36,14 @@ def same_path_binds(flag: str, folders: Sequence[Path]) -> list[str]:
 
 
 def variables(flag: str, env: Mapping[str, str]) -> list[str]:
-    """``flag KEY=VALUE`` for each variable."""
-    return [word for key, value in env.items() for word in (flag, f"{key}={value}")]
+    """``flag KEY`` for each variable: the runtime copies the value from its own environment
+    (``process_environment``), so values never show on a command line (``ps``)."""
+    return [word for key in env for word in (flag, key)]
 
 
 class Runtime(abc.ABC):
     name: str = ""
     executable: str = ""
-    inherits_environment = False  # True: the container sees the launching process's environment
     gpu_flags: tuple[str, ...] = ()  # exec options that give the container the host's NVIDIA GPUs
 
     def available(self) -> bool:
@@ -72,6 +72,11 @@ class Runtime(abc.ABC):
     def environment(self) -> dict[str, str]:
         """The runtime's own environment (for its build and exec commands)."""
         return dict(os.environ)
+
+    def process_environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        """The environment the runtime process starts with so that the container gets ``env``
+        (most runtimes: the values themselves, named on the command line by ``variables``)."""
+        return self.environment() | dict(env)
 
     def prepare_exec(self, env: dict[str, str]) -> None:
         """Adjust this process (about to become the runtime) and ``env`` before ``exec_command``."""
@@ -136,7 +141,11 @@ class Apptainer(Runtime):
 
     def exec_command(self, image, command, binds, env, workdir, gpu=False) -> list[str]:
         line = [self.executable, "exec", "--pwd", str(workdir), *(self.gpu_flags if gpu else ())]
-        return [*line, *same_path_binds("--bind", binds), *variables("--env", env), image, *command]
+        return [*line, *same_path_binds("--bind", binds), image, *command]
+
+    def process_environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        # APPTAINERENV_KEY (SINGULARITYENV_KEY) sets KEY inside, whatever the image's own value
+        return self.environment() | {f"{self.name.upper()}ENV_{key}": value for key, value in env.items()}
 
 
 class Singularity(Apptainer):
@@ -150,7 +159,6 @@ class Charliecloud(Runtime):
 
     name = "charliecloud"
     executable = "ch-image"
-    inherits_environment = True  # ch-run passes the environment through (it has no KEY=VALUE option)
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)

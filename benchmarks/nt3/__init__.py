@@ -13,10 +13,15 @@ from candle_core import Benchmark, hookimpl, str2bool
 
 ADDITIONAL_DEFINITIONS = [
     {"name": "model_name", "type": str, "default": "nt3", "help": "model name"},
-    {"name": "classes", "type": int, "default": 2, "help": "number of classes"},
+    {"name": "classes", "type": int, "default": 2, "bounds": "[2, inf)", "help": "number of classes"},
     {"name": "mixed_precision", "type": str2bool, "default": False, "help": "mixed precision training"},
     {"name": "add_noise", "type": str2bool, "default": False, "help": "add noise to the labels"},
-    {"name": "label_noise", "type": float, "help": "fraction of labels to flip when add_noise is on"},
+    {
+        "name": "label_noise",
+        "type": float,
+        "bounds": "[0, 1]",
+        "help": "fraction of labels to flip when add_noise is on",
+    },
     {"name": "noise_correlated", "type": str2bool, "default": False, "help": "correlate label noise with a feature"},
     {"name": "noise_cluster", "type": str2bool, "default": False, "help": "noise on a cluster of samples"},
     {"name": "noise_column", "type": str2bool, "default": False, "help": "noise on a feature column"},

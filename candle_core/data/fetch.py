@@ -29,6 +29,7 @@ from pathlib import Path
 
 from candle_core.atomic import temporary_beside, write_json_atomic
 from candle_core.errors import CandleError, warn_user
+from candle_core.limits import ARCHIVE_BYTES, ARCHIVE_MEMBERS, ARCHIVE_RATIO
 from candle_core.locks import file_lock
 
 CHUNK = 1 << 20
@@ -118,6 +119,8 @@ def _download(url: str, target: Path, md5: str | None, sha256: str | None) -> No
     try:
         with os.fdopen(descriptor, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             expected = response.headers.get("Content-Length")
+            if expected is None and not (md5 or sha256) and url.startswith(("http:", "https:")):
+                warn_user(f"{url}: the server gives no length and no checksum is known: an early end cannot be told")
             received = 0
             while chunk := response.read(CHUNK):
                 out.write(chunk)
@@ -153,6 +156,18 @@ def _archive_root(archive: Path) -> Path:
     raise CandleError(f"{archive}: not an archive candle can unpack (tar, tar.gz, tgz, zip)")
 
 
+def _check_size(archive: Path, members: int, unpacked: int) -> None:
+    """Refuse an archive beyond the limits of ``candle_core.limits`` (an archive bomb)."""
+    ceiling = min(ARCHIVE_RATIO * archive.stat().st_size, ARCHIVE_BYTES)
+    if members > ARCHIVE_MEMBERS:
+        raise CandleError(f"{archive}: {members:,} members, more than the limit of {ARCHIVE_MEMBERS:,}; not unpacked")
+    if unpacked > ceiling:
+        raise CandleError(
+            f"{archive}: would unpack to {unpacked:,} bytes, more than {ARCHIVE_RATIO}x its size "
+            f"({ceiling:,} bytes); not unpacked (unpack it yourself into {_archive_root(archive)} if you trust it)"
+        )
+
+
 def _unpack(archive: Path) -> Path:
     destination = _archive_root(archive)
     if destination.exists():
@@ -164,12 +179,16 @@ def _unpack(archive: Path) -> Path:
         if archive.name.endswith(".zip"):
             with zipfile.ZipFile(archive) as bundle:
                 root = temporary.resolve()
+                members = bundle.infolist()
+                _check_size(archive, len(members), sum(m.file_size for m in members))
                 for member in bundle.namelist():
                     if not (root / member).resolve().is_relative_to(root):
                         raise CandleError(f"{archive}: member {member!r} would be written outside the folder; refused")
                 bundle.extractall(temporary)
         else:
             with tarfile.open(archive) as bundle:
+                members = bundle.getmembers()
+                _check_size(archive, len(members), sum(m.size for m in members if m.isfile()))
                 bundle.extractall(temporary, filter="data")
         temporary.rename(destination)
     except tarfile.FilterError as exc:

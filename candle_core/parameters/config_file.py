@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from candle_core.errors import CandleError
+from candle_core.limits import MODEL_FILE_KEYS, MODEL_FILE_LIMIT, read_limited_text, shorten
 from candle_core.parameters.literal import LiteralError, parse_literal
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]")
@@ -62,13 +63,13 @@ def read_config_file(path: str | Path) -> ConfigFile:
     or malformed; values that are not Python literals are returned as ``problems``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited_text(path, MODEL_FILE_LIMIT, "model file")
     except FileNotFoundError:
         raise CandleError(f"{path}: configuration file not found") from None
     except IsADirectoryError:
         raise CandleError(f"{path}: is a directory, not a configuration file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CandleError(f"{path}: cannot read configuration file: {exc}") from None
+    except OSError as exc:
+        raise CandleError(f"{path}: cannot read configuration file: {exc.strerror or exc}") from None
 
     parser = configparser.ConfigParser(interpolation=None, strict=True, empty_lines_in_values=False)
     try:
@@ -85,8 +86,11 @@ def read_config_file(path: str | Path) -> ConfigFile:
         raise CandleError(f"{path}:{exc.lineno}: section [{exc.section}] appears twice; merge them") from None
     except configparser.ParsingError as exc:
         lineno, line = exc.errors[0]
-        raise CandleError(f"{path}:{lineno}: cannot parse {line.strip()!r}: expected 'key = value'") from None
+        raise CandleError(f"{path}:{lineno}: cannot parse {shorten(line.strip())!r}: expected 'key = value'") from None
 
+    keys = sum(len(parser.options(section)) for section in parser.sections())
+    if keys > MODEL_FILE_KEYS:
+        raise CandleError(f"{path}: {keys:,} keys is too many for a model file (limit {MODEL_FILE_KEYS:,})")
     lines = text.splitlines()
     where = _option_lines(lines)
     entries: list[ConfigEntry] = []
@@ -107,7 +111,7 @@ def read_config_file(path: str | Path) -> ConfigFile:
             try:
                 value = parse_literal(raw)
             except LiteralError as exc:
-                problems.append(f"{path}:{line}: key '{key}': {exc.hint} (found {raw.strip()!r})")
+                problems.append(f"{path}:{line}: key '{key}': {exc.hint} (found {shorten(raw.strip())!r})")
                 unreadable.add(key)
                 continue
             entry = ConfigEntry(key, value, raw, path, line, section)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from candle_core.errors import CandleError, did_you_mean
 from candle_core.parameters.literal import LiteralError, parse_literal
 
-DEFINITION_KEYS = ("name", "abv", "type", "default", "help", "action", "choices", "nargs")
+DEFINITION_KEYS = ("name", "abv", "type", "default", "help", "action", "choices", "nargs", "bounds")
 ACTIONS = ("store", "list-of-lists")
 
 
@@ -52,6 +54,35 @@ class ValueMismatch(ValueError):
     """A value does not fit its keyword; the message says what was expected."""
 
 
+_INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])\s*$")
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The range a number keyword's values must lie in, written as an interval: ``"[0, 1)"``,
+    ``"(0, inf)"``, ``"[1, inf)"`` (a candle extension of CANDLE's definitions: key ``bounds``)."""
+
+    text: str
+    low: float
+    high: float
+    low_open: bool
+    high_open: bool
+
+    @classmethod
+    def parse(cls, text: str, where: str) -> Bounds:
+        match = _INTERVAL.match(str(text))
+        try:
+            low, high = float(match.group(2)), float(match.group(3))  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            raise CandleError(f"{where}: bounds {text!r}: write an interval such as '[0, 1)' or '(0, inf)'") from None
+        return cls(str(text).strip(), low, high, match.group(1) == "(", match.group(4) == ")")
+
+    def holds(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+
 def _type_name(kind: Callable | None) -> str:
     if kind is str2bool or kind is bool:
         return "boolean"
@@ -71,6 +102,7 @@ class Keyword:
     choices: Sequence[Any] | None = None
     nargs: str | int | None = None
     origin: str = ""
+    bounds: Bounds | None = None
 
     @classmethod
     def from_definition(cls, definition: Mapping[str, Any], origin: str) -> Keyword:
@@ -107,6 +139,7 @@ class Keyword:
         if isinstance(default, str) and default == argparse.SUPPRESS:
             default = UNSET
         abv = definition.get("abv")
+        bounds = definition.get("bounds")
         return cls(
             name=name,
             type=kind,
@@ -117,6 +150,7 @@ class Keyword:
             choices=definition.get("choices"),
             nargs=definition.get("nargs"),
             origin=origin,
+            bounds=None if bounds is None else Bounds.parse(bounds, f"{origin}: keyword '{name}'"),
         )
 
     # ----------------------------------------------------------------- description
@@ -141,6 +175,8 @@ class Keyword:
                 text = "an integer"
         if self.choices:
             text += " in {" + ", ".join(str(c) for c in self.choices) + "}"
+        if self.bounds is not None:
+            text += f" in {self.bounds.text}"
         return text
 
     # ----------------------------------------------------------------- coercion
@@ -186,11 +222,17 @@ class Keyword:
                 raise ValueMismatch(self.expected()) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueMismatch(self.expected())
+        if not math.isfinite(value):
+            raise ValueMismatch(self.expected() + " (finite)")
         if kind is int:
             if isinstance(value, float) and not value.is_integer():
                 raise ValueMismatch(self.expected())
-            return int(value)
-        return float(value)
+            value = int(value)
+        else:
+            value = float(value)
+        if self.bounds is not None and not self.bounds.holds(value):
+            raise ValueMismatch(self.expected())
+        return value
 
     def _check_choice(self, value: Any) -> None:
         if self.choices and value is not None and value not in self.choices:

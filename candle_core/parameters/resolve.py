@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from candle_core import directories
 from candle_core.errors import CandleError, did_you_mean
+from candle_core.limits import shorten
 from candle_core.parameters.command_line import ParsedFlags
 from candle_core.parameters.config_file import read_config_file
 from candle_core.parameters.keyword import UNSET, ValueMismatch
@@ -70,7 +71,7 @@ def locate_config_file(text: str, benchmark: Benchmark) -> Path:
 
 
 def _mismatch(where: str, key: str, value: Any, exc: ValueMismatch) -> str:
-    return f"{where}: key '{key}': expected {exc}, got {value!r}"
+    return f"{where}: key '{key}': expected {exc}, got {shorten(repr(value))}"
 
 
 def resolve_parameters(
@@ -134,7 +135,7 @@ def resolve_parameters(
             values[name] = keyword.coerce(flag.raw, from_text=True)
         except ValueMismatch as exc:
             raw = " ".join(flag.raw) if isinstance(flag.raw, list) else flag.raw
-            problems.append(f"command line {flag.flag}: expected {exc}, got {raw!r}")
+            problems.append(f"command line {flag.flag}: expected {exc}, got {shorten(repr(raw))}")
             invalid.add(name)
             continue
         sources[name] = Source("command line", flag.flag)

@@ -14,6 +14,7 @@ from typing import Any
 from candle_core.atomic import write_text_atomic
 from candle_core.errors import CandleError
 from candle_core.gpu_slots import GpuRequest
+from candle_core.limits import UPF_FILE_LIMIT, read_limited_text
 from candle_core.objective import is_maximized
 from candle_core.search.driver import SearchSettings, SearchSummary, run_search
 from candle_core.search.space import SearchSpace, check_search_values
@@ -64,9 +65,13 @@ def _run(
     benchmark = manager.benchmark(args.benchmark)
     params, registry = _experiment(manager, benchmark, argv)
     if space is not None:
-        space.check_keywords(registry.names(), benchmark.name)
+        space.check_keywords(registry, benchmark.name)
     if args.workers < 1 or budget < 1:
         raise CandleError("--workers and --budget must be at least 1")
+    if args.trial_timeout is not None and not args.trial_timeout > 0:
+        raise CandleError(f"--trial-timeout {args.trial_timeout:g}: give seconds > 0 (leave it out for no limit)")
+    if args.keep_models is not None and args.keep_models < 0:
+        raise CandleError(f"--keep-models {args.keep_models}: give 0 or more (leave it out to keep every model)")
     maximize = args.maximize or (not args.minimize and is_maximized(args.objective))
     objective = Objective(args.objective, maximize, args.objective_mode)
     seed = params["rng_seed"] if args.seed is None else args.seed
@@ -139,7 +144,7 @@ def read_upf(path: str | Path) -> list[tuple[str, dict]]:
     """A UPF file: one JSON object per line, each with an "id"; blank lines and # comments skipped."""
     path = Path(path)
     try:
-        lines = path.read_text().splitlines()
+        lines = read_limited_text(path, UPF_FILE_LIMIT, "UPF file").splitlines()
     except OSError as exc:
         raise CandleError(f"{path}: cannot read: {exc.strerror or exc}") from None
     entries, seen = [], {}

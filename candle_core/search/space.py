@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from candle_core.errors import CandleError, did_you_mean
+from candle_core.limits import SPACE_FILE_LIMIT, read_limited_text
 
 TYPES = ("constant", "int", "float", "logical", "categorical", "ordered")
 ENTRY_KEYS = ("name", "type", "element_type", "values", "value", "lower", "upper", "sigma", "log")
@@ -117,8 +118,11 @@ class SearchSpace:
         axes = [p.grid(points) for p in self.parameters]
         return [dict(zip(self.names, combo, strict=True)) for combo in product(*axes)]
 
-    def check_keywords(self, known: Sequence[str], benchmark: str) -> None:
+    def check_keywords(self, registry: Any, benchmark: str) -> None:
+        """Every parameter must be a keyword of the benchmark (``registry``: its KeywordRegistry),
+        and every value the space can give must be one the keyword accepts (type and range)."""
         check_search_values([p.name for p in self.parameters], str(self.source))
+        known = registry.names()
         unknown = [p.name for p in self.parameters if p.name not in known]
         if unknown:
             raise CandleError(
@@ -127,6 +131,27 @@ class SearchSpace:
                     for name in unknown
                 ]
             )
+        problems = [problem for p in self.parameters if (problem := _misfit(p, registry[p.name]))]
+        if problems:
+            raise CandleError(*[f"{self.source}: {problem}" for problem in problems])
+
+
+def _misfit(parameter: Parameter, keyword: Any) -> str | None:
+    """Why some value of ``parameter`` does not fit ``keyword`` (None: all values fit)."""
+    if parameter.type == "float" and keyword.type is int:
+        return f"'{parameter.name}' is an integer keyword: give the parameter type int, not float"
+    if parameter.type in ("int", "float"):
+        edges = [parameter.lower, parameter.upper]
+        if keyword.type is int:
+            edges = [int(edge) for edge in edges]
+    else:
+        edges = list(parameter.choices)
+    for value in edges:
+        try:
+            keyword.coerce(value, from_text=isinstance(value, str) and keyword.type is not str)
+        except ValueError as exc:
+            return f"'{parameter.name}' can take {value!r}, but the keyword expects {exc}"
+    return None
 
 
 # keywords that say where a trial writes: the search names its trials' folders itself
@@ -146,8 +171,8 @@ def check_search_values(names: Sequence[str], where: str) -> None:
 
 def _number(entry: Mapping, key: str, where: str) -> float:
     value = entry.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise CandleError(f"{where}: '{key}' must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise CandleError(f"{where}: '{key}' must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -164,6 +189,8 @@ def _parameter(entry: Any, where: str) -> Parameter:
     if kind not in TYPES:
         raise CandleError(f"{where}: unknown type {kind!r}{did_you_mean(str(kind), TYPES)}; one of {', '.join(TYPES)}")
     sigma = entry.get("sigma")
+    if sigma is not None and (isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0):
+        raise CandleError(f"{where}: 'sigma' must be a number >= 0, got {sigma!r}")
     if kind == "constant":
         if "value" not in entry:
             raise CandleError(f"{where}: a constant needs a 'value'")
@@ -188,7 +215,9 @@ def _parameter(entry: Any, where: str) -> Parameter:
     lower, upper = _number(entry, "lower", where), _number(entry, "upper", where)
     if lower > upper:
         raise CandleError(f"{where}: lower {lower:g} is above upper {upper:g}")
-    log = bool(entry.get("log", False))
+    log = entry.get("log", False)
+    if not isinstance(log, bool):
+        raise CandleError(f"{where}: 'log' must be true or false (JSON booleans, unquoted), got {log!r}")
     if log and lower <= 0:
         raise CandleError(f"{where}: a log scale needs lower > 0, got {lower:g}")
     if kind == "int" and (lower != int(lower) or upper != int(upper)):
@@ -200,7 +229,7 @@ def load_space(path: str | Path) -> SearchSpace:
     """Read and check a space file; every problem names the file and the parameter."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_limited_text(path, SPACE_FILE_LIMIT, "search space")
     except OSError as exc:
         raise CandleError(f"{path}: cannot read the search space: {exc.strerror or exc}") from None
     try:

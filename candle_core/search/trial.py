@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from candle_core.errors import CandleError
+from candle_core.parameters.keyword import Bounds, Keyword
 from candle_core.search.space import SearchSpace
 
 if TYPE_CHECKING:
@@ -92,6 +94,17 @@ class SearchAlgorithm(abc.ABC):
     @abc.abstractmethod
     def ask(self, n: int) -> list[dict[str, Any] | Proposal]:
         """Up to ``n`` new parameter sets (or Proposals); fewer, even none, while waiting for results."""
+
+    def option(self, name: str, default: Any, kind: type, bounds: str | None = None) -> Any:
+        """The ``--option name=value`` setting (else ``default``) as ``kind`` within ``bounds``
+        (an interval such as ``"[1, inf)"``); a CandleError names the option otherwise."""
+        if name not in self.options:
+            return default
+        keyword = Keyword(name, kind, bounds=None if bounds is None else Bounds.parse(bounds, f"option {name}"))
+        try:
+            return keyword.coerce(self.options[name], from_text=isinstance(self.options[name], str))
+        except ValueError as exc:
+            raise CandleError(f"--option {name}={self.options[name]}: expected {exc}") from None
 
     def tell(self, trial: Trial) -> None:
         self.told.append(trial)

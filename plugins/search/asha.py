@@ -29,8 +29,8 @@ class SuccessiveHalving(SearchAlgorithm):
         super().__init__(*args, **kwargs)
         if "epochs" in self.space.names:
             raise CandleError(f"{self.space.source}: ASHA sets 'epochs' itself; remove it from the space")
-        low, high = int(self.options.get("min_epochs", 1)), int(self.options.get("max_epochs", 9))
-        self.eta = int(self.options.get("eta", 3))
+        low, high = self.option("min_epochs", 1, int, "[1, inf)"), self.option("max_epochs", 9, int, "[1, inf)")
+        self.eta = self.option("eta", 3, int, "[2, inf)")
         if low < 1 or high < low or self.eta < 2:
             raise CandleError("asha needs 1 <= min_epochs <= max_epochs and eta >= 2")
         self.budgets = []

@@ -44,10 +44,10 @@ def _mutate_value(parameter: Parameter, value, rng: random.Random):
 class GeneticSearch(SearchAlgorithm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.mu = int(self.options.get("population", 16))
-        self.tournament = int(self.options.get("tournament", 4))
-        self.mutpb = float(self.options.get("mutation", 0.8))
-        self.cxpb = float(self.options.get("crossover", 0.2))
+        self.mu = self.option("population", 16, int, "[2, inf)")
+        self.tournament = self.option("tournament", 4, int, "[1, inf)")
+        self.mutpb = self.option("mutation", 0.8, float, "[0, 1]")
+        self.cxpb = self.option("crossover", 0.2, float, "[0, 1]")
         self.asked = 0
         self.random = random.Random(int(self.rng.integers(2**31)))
         self.toolbox = base.Toolbox()

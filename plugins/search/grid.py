@@ -12,7 +12,7 @@ from candle_core.search.trial import SearchAlgorithm, Trial
 class GridSearch(SearchAlgorithm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.points = self.space.grid(int(self.options.get("grid_points", 5)))
+        self.points = self.space.grid(self.option("grid_points", 5, int, "[1, inf)"))
         self.position = 0
         self.seen: set[str] = set()
 

@@ -45,8 +45,8 @@ def subspaces(space: SearchSpace, overlap: float, max_split: int) -> list[Search
 class HyperSpace(SearchAlgorithm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        overlap = float(self.options.get("overlap", 0.25))
-        spaces = subspaces(self.space, overlap, int(self.options.get("max_split", 4)))
+        overlap = self.option("overlap", 0.25, float, "[0, 1)")
+        spaces = subspaces(self.space, overlap, self.option("max_split", 4, int, "[0, inf)"))
         share = max(1, self.budget // len(spaces))
         mbo_options = {
             k: v for k, v in self.options.items() if k in ("initial_design", "candidates", "trees", "lcb_lambda")

@@ -28,10 +28,10 @@ class ModelBasedSearch(SearchAlgorithm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         default_design = max(2 * len(self.space), self.workers, 4)
-        self.initial_design = int(self.options.get("initial_design", default_design))
-        self.n_candidates = int(self.options.get("candidates", 2000))
-        self.trees = int(self.options.get("trees", 100))
-        self.lcb_lambda = float(self.options.get("lcb_lambda", 1.0))
+        self.initial_design = self.option("initial_design", default_design, int, "[1, inf)")
+        self.n_candidates = self.option("candidates", 2000, int, "[1, inf)")
+        self.trees = self.option("trees", 100, int, "[1, inf)")
+        self.lcb_lambda = self.option("lcb_lambda", 1.0, float, "[0, inf)")
         self.proposed: set[str] = set()
 
     def _fresh(self, point: dict) -> bool:

@@ -25,10 +25,10 @@ class PopulationBasedTraining(SearchAlgorithm):
         super().__init__(*args, **kwargs)
         if "epochs" in self.space.names:
             raise CandleError(f"{self.space.source}: PBT sets 'epochs' itself; remove it from the space")
-        self.population = int(self.options.get("population", 8))
-        self.round_epochs = int(self.options.get("round_epochs", 2))
-        self.fraction = float(self.options.get("fraction", 0.2))
-        self.resample = float(self.options.get("resample", 0.25))
+        self.population = self.option("population", 8, int, "[2, inf)")
+        self.round_epochs = self.option("round_epochs", 2, int, "[1, inf)")
+        self.fraction = self.option("fraction", 0.2, float, "(0, 0.5]")
+        self.resample = self.option("resample", 0.25, float, "[0, 1]")
         self.asked: set[str] = set()
 
     def _round_results(self, round_: int) -> dict[int, object]:

@@ -31,9 +31,13 @@ def test_exec_command_lines_bind_folders_and_pass_the_environment(tmp_path):
     assert env == {"CANDLE_DATA_DIR": "/d", "PMI_FD": "5", "PMI_RANK": "1", "OMP_NUM_THREADS": "1"}
     line = Podman().exec_command("img", ["candle", "list"], [tmp_path], env, tmp_path)
     assert line[:2] == ["podman", "run"] and line[-3:] == ["img", "candle", "list"]
-    assert f"{tmp_path}:{tmp_path}" in line and "--preserve-fds=3" in line and "PMI_RANK=1" in line
+    assert f"{tmp_path}:{tmp_path}" in line and "--preserve-fds=3" in line and "PMI_RANK" in line
+    assert not any("=/d" in word or word.endswith("=1") for word in line)  # values never on a command line
+    assert Podman().process_environment(env)["CANDLE_DATA_DIR"] == "/d"
     apptainer = Apptainer().exec_command("candle.sif", ["candle", "list"], [tmp_path], env, tmp_path)
     assert apptainer[:2] == ["apptainer", "exec"] and ["--bind", f"{tmp_path}:{tmp_path}"] == apptainer[4:6]
+    assert not any("/d" == word.split("=")[-1] for word in apptainer)
+    assert Apptainer().process_environment(env)["APPTAINERENV_PMI_RANK"] == "1"
     squashfs = tmp_path / "candle.sqfs"
     squashfs.touch()
     charlie = Charliecloud().exec_command(str(squashfs), ["candle"], [tmp_path], env, tmp_path)
@@ -67,3 +71,9 @@ def test_gpu_image_builds_ignore_the_host_cpu_wheels(tmp_path, capsys):
     assert not any((context / "wheels").iterdir()) and "not used" in capsys.readouterr().err
     make_context(context, "torch", "docker", "debian:bookworm", str(wheels), None)
     assert any((context / "wheels").iterdir())
+
+
+def test_a_bind_with_a_colon_is_refused(candle, tmp_path):
+    done = candle("container", "exec", "img", "--runtime", "podman", "--bind", "a:/etc", "--", "true")
+    assert done.code == 2 and "--bind a:/etc" in done.err and "Traceback" not in done.err
+    assert not (tmp_path / "a:").exists()

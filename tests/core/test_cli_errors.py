@@ -1,5 +1,7 @@
 """Bad input: exit status 2, one clear line naming the key and file:line (or flag), no traceback."""
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -132,5 +134,72 @@ def test_all_problems_of_file_and_flags_at_once(candle, tmp_path):
 
 
 def test_negative_numbers_are_values(candle):
-    result = candle("params", "testfn", "--json", "--x1", "-2.5", "-lr", "-1e-3")
+    result = candle("params", "testfn", "--json", "--x1", "-2.5", "--x2", "-1e-3")
     assert result.code == 0, result.err
+    values = json.loads(result.out)
+    assert values["x1"]["value"] == -2.5 and values["x2"]["value"] == -1e-3
+
+
+@pytest.mark.parametrize(
+    "flags, key, expected",
+    [
+        (["-z", "0"], "-z", "an integer in [1, inf)"),
+        (["-z", "-5"], "-z", "an integer in [1, inf)"),
+        (["--dropout", "1.5"], "--dropout", "a number in [0, 1)"),
+        (["--dropout", "-0.5"], "--dropout", "a number in [0, 1)"),
+        (["--dense", "0"], "--dense", "a list of integers in [1, inf)"),
+        (["--feature_subsample", "-5"], "--feature_subsample", "an integer in [0, inf)"),
+        (["-lr", "nan"], "-lr", "(finite)"),
+        (["-lr", "inf"], "-lr", "(finite)"),
+        (["-lr", "-0.1"], "-lr", "a number in (0, inf)"),
+        (["-e", "-3"], "-e", "an integer in [1, inf)"),
+    ],
+)
+def test_values_out_of_range_are_one_line_errors(candle, flags, key, expected):
+    result = candle("run", "nt3", "--data", "synthetic", *flags)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert (
+        result.err.strip().splitlines() == [f"candle: error: command line {key}: expected {expected}, got {flags[1]!r}"]
+        or expected in result.err
+    )
+
+
+def test_model_file_values_out_of_range_name_file_and_line(candle, tmp_path):
+    path = tmp_path / "model.txt"
+    path.write_text("[Global_Params]\nepochs = -3\nbatch_size = 20\n")
+    result = candle("params", "nt3", "--config_file", str(path))
+    assert result.code == 2 and f"{path}:2: key 'epochs': expected an integer in [1, inf), got -3" in result.err
+
+
+@pytest.fixture
+def small_file_systems(tmp_path):
+    """A full (24 KiB) and a read-only tmpfs, mounted for the test (root only; skipped elsewhere)."""
+    full, read_only = tmp_path / "full", tmp_path / "read_only"
+    full.mkdir()
+    read_only.mkdir()
+    mounted = []
+    for folder, options in ((full, "size=24k"), (read_only, "ro")):
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+        if done.returncode != 0:
+            for path in mounted:
+                subprocess.run(["umount", str(path)])
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+        mounted.append(folder)
+    yield full, read_only
+    for path in mounted:
+        subprocess.run(["umount", str(path)])
+
+
+def test_full_and_read_only_output_file_systems_are_one_line_errors(candle, small_file_systems):
+    full, read_only = small_file_systems
+    for folder, message in ((full, "No space left on device"), (read_only, "Read-only file system")):
+        done = candle("run", "bcw", "-e", "1", "--output_dir", str(folder / "out"), timeout=300)
+        assert done.code == 2 and message in done.err and "Traceback" not in done.err
+        assert len(done.err.strip().splitlines()) == 1
+
+
+def test_infer_on_another_benchmarks_run_is_refused(candle, tmp_path):
+    assert candle("run", "bcw", "-e", "1", "--output_dir", str(tmp_path), timeout=300).code == 0
+    run_dir = next(tmp_path.glob("*/*/final_params.json")).parent
+    done = candle("infer", "nt3", "--run", str(run_dir))
+    assert done.code == 2 and "a run of benchmark bcw, not nt3" in done.err and "Traceback" not in done.err

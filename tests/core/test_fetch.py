@@ -151,3 +151,34 @@ def test_a_damaged_cached_file_is_downloaded_again(tmp_path):
         assert fetch(base + "data/good.csv", tmp_path, sha256=sha).read_bytes() == GOOD
         assert fetch(base + "data/good.csv", tmp_path, sha256=sha).read_bytes() == GOOD  # verified: no request
     assert requests == ["/data/good.csv"] * 2
+
+
+def test_an_archive_bomb_is_not_unpacked(tmp_path):
+    bomb = _tar({"bomb/zeros.csv": b"0" * (20 << 20)})  # 20 MiB of zeros in a few KiB
+    with serving({"/data/bomb.tar.gz": bomb}) as (base, _):
+        with pytest.raises(CandleError, match="more than 100x its size"):
+            fetch(base + "data/bomb.tar.gz", tmp_path, unpack=True)
+    assert not (tmp_path / "bomb").exists() and leftovers(tmp_path) == ["bomb.tar.gz"]
+
+
+def test_a_download_without_length_or_checksum_is_flagged(tmp_path, capsys):
+    import http.server
+    import threading
+
+    class NoLength(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(GOOD)
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), NoLength)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        path = fetch(f"http://127.0.0.1:{httpd.server_address[1]}/good.csv", tmp_path)
+    finally:
+        httpd.shutdown()
+    assert path.read_bytes() == GOOD and "an early end cannot be told" in capsys.readouterr().err

@@ -81,16 +81,45 @@ def test_encode_decode_and_grid(tmp_path):
         ([{"name": "a", "type": "float", "lower": 0, "upper": 1, "log": True}], "lower > 0"),
         ([{"name": "a", "type": "categorical", "values": []}], "non-empty list"),
         ([{"name": "a", "type": "int", "lower": 0.5, "upper": 3}], "integer bounds"),
-        ([{"name": "a", "type": "float", "lower": "0", "upper": 1}], "'lower' must be a number"),
+        ([{"name": "a", "type": "float", "lower": "0", "upper": 1}], "'lower' must be a finite number"),
         ([{"name": "a", "type": "float", "lower": 0, "upper": 1, "sigmaa": 1}], "did you mean sigma"),
         (
             [{"name": "a", "type": "logical"}, {"name": "a", "type": "float", "lower": 0, "upper": 1}],
             "entries 1 and 2 both define 'a' (conflicting)",
         ),
         ([{"name": "a", "type": "categorical", "element_type": "int", "values": [1, "x"]}], "not of element_type int"),
+        ([{"name": "a", "type": "float", "lower": 0, "upper": float("inf")}], "'upper' must be a finite number"),
+        ([{"name": "a", "type": "float", "lower": float("nan"), "upper": 1}], "'lower' must be a finite number"),
+        ([{"name": "a", "type": "float", "lower": 1, "upper": 2, "log": "false"}], "'log' must be true or false"),
+        ([{"name": "a", "type": "float", "lower": 1, "upper": 2, "sigma": -1}], "'sigma' must be a number >= 0"),
     ],
 )
 def test_bad_spaces(tmp_path, entries, words):
     with pytest.raises(CandleError) as info:
         load_space(write(tmp_path, entries))
     assert words in str(info.value) and "space.json" in str(info.value)
+
+
+def test_a_binary_space_file_is_named(tmp_path):
+    path = tmp_path / "space.json"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(CandleError, match="not a text file"):
+        load_space(path)
+
+
+@pytest.mark.parametrize(
+    "entry, words",
+    [
+        (
+            {"name": "batch_size", "type": "float", "lower": 10, "upper": 50},
+            "integer keyword: give the parameter type int",
+        ),
+        ({"name": "batch_size", "type": "categorical", "values": [16, "big"]}, "can take 'big'"),
+        ({"name": "dropout", "type": "float", "lower": 0.1, "upper": 1.5}, "can take 1.5"),
+        ({"name": "learning_rate", "type": "categorical", "values": [0.1, "fast"]}, "can take 'fast'"),
+    ],
+)
+def test_space_values_must_fit_their_keywords(candle, tmp_path, entry, words):
+    path = write(tmp_path, [entry])
+    done = candle("search", "nt3", "--space", str(path), "--budget", "1", "--data", "synthetic")
+    assert done.code == 2 and words in done.err and "Traceback" not in done.err
