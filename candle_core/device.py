@@ -47,6 +47,15 @@ def parse_device(text: Any) -> tuple[str, int | None]:
     return match.group(1), None if match.group(2) is None else int(match.group(2))
 
 
+def device_text(text: Any) -> str:
+    """The ``device`` keyword's type: the value as written, checked (ValueError names the forms)."""
+    try:
+        parse_device(text)
+    except CandleError:
+        raise ValueError(DEVICE_CHOICES) from None
+    return str(text).strip().lower()
+
+
 def choose_device(
     requested: Any, visible: Sequence[GPU], local_rank: int = 0, allowed: Sequence[int] | None = None
 ) -> str:

@@ -8,7 +8,7 @@ defaults so that every backend starts from the same values.
 
 from __future__ import annotations
 
-from candle_core.device import PRECISIONS
+from candle_core.device import PRECISIONS, device_text
 from candle_core.hookspecs import hookimpl
 from candle_core.model import INITIALIZERS
 from candle_core.parameters.keyword import str2bool
@@ -184,7 +184,7 @@ RUN = [
     },
     {
         "name": "device",
-        "type": str,
+        "type": device_text,
         "default": "auto",
         "help": "auto (this rank's GPU when one is visible, else the CPU), cpu, cuda or cuda:N",
     },
