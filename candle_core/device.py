@@ -56,6 +56,9 @@ def device_text(text: Any) -> str:
     return str(text).strip().lower()
 
 
+device_text.expected = f"device ({DEVICE_CHOICES})"  # type: ignore[attr-defined]
+
+
 def choose_device(
     requested: Any, visible: Sequence[GPU], local_rank: int = 0, allowed: Sequence[int] | None = None
 ) -> str:

@@ -46,12 +46,16 @@ def run(bench: str, argv: list[str]) -> tuple[dict, list[dict]]:
 
 @contextmanager
 def serving(
-    files: dict[str, bytes], truncated: frozenset[str] = frozenset(), slow: frozenset[str] = frozenset()
+    files: dict[str, bytes],
+    truncated: frozenset[str] = frozenset(),
+    slow: frozenset[str] = frozenset(),
+    no_length: frozenset[str] = frozenset(),
 ) -> Iterator[tuple[str, list[str]]]:
     """A real HTTP server on 127.0.0.1 serving ``files`` (path -> bytes, read at each request);
     yields (base URL, the paths requested so far). A path in ``truncated`` announces its whole
     length and then sends only a third of the body; one in ``slow`` is sent in 64 KiB pieces,
-    10 ms apart (so that concurrent clients overlap)."""
+    10 ms apart (so that concurrent clients overlap); one in ``no_length`` is sent without a
+    Content-Length, ended by closing the connection."""
     requests: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -62,6 +66,11 @@ def serving(
                 self.send_error(404, "Not Found")
                 return
             self.send_response(200)
+            if self.path in no_length:
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+                return
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.path in slow:
@@ -83,3 +92,8 @@ def serving(
         yield f"http://127.0.0.1:{httpd.server_address[1]}/", requests
     finally:
         httpd.shutdown()
+
+
+def testfn_experiment(candle_dirs: Path, name: str) -> Path:
+    """The folder of a testfn experiment (search) by its id."""
+    return candle_dirs / "testfn" / "Output" / name

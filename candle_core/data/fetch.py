@@ -7,7 +7,8 @@
   matches: a half or wrong file is never taken for the real one, and nothing of a failed
   download is left in the cache.
 * A cached file with a known checksum is verified when used (the verification is remembered in
-  ``.<name>.verified`` for that size and modification time); a damaged one is downloaded again.
+  ``.<name>.verified`` for that size and modification time); a damaged one is moved aside to
+  ``<name>.damaged`` and downloaded again.
 * Archives (tar, tar.gz, zip) unpack into a temporary folder renamed into place; a member
   that would land outside it (absolute path, ``..``, links out) is refused.
 * When the network cannot be reached, the error names the URL and suggests ``--data synthetic``.
@@ -78,8 +79,9 @@ def _usable(target: Path, md5: str | None, sha256: str | None) -> bool:
         pass
     problem = _digest_error(target, md5, sha256)
     if problem:
-        warn_user(f"{target}: the cached file is damaged ({problem}); downloading it again")
-        target.unlink(missing_ok=True)
+        kept = target.with_name(target.name + ".damaged")
+        warn_user(f"{target}: the cached file is damaged ({problem}); kept as {kept.name}, downloading it again")
+        os.replace(target, kept)
         return False
     write_json_atomic(_record(target), stamp)
     return True

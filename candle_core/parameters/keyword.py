@@ -86,6 +86,8 @@ class Bounds:
 def _type_name(kind: Callable | None) -> str:
     if kind is str2bool or kind is bool:
         return "boolean"
+    if hasattr(kind, "expected"):  # a custom type that says what it takes
+        return str(kind.expected)
     return {int: "integer", float: "number", str: "text"}.get(kind, "value")
 
 
@@ -211,7 +213,7 @@ class Keyword:
         try:  # a custom callable type, as CANDLE allows
             return kind(value)
         except (TypeError, ValueError) as exc:
-            raise ValueMismatch(f"{self.expected()}: {exc}") from None
+            raise ValueMismatch(self.expected() if hasattr(kind, "expected") else f"{self.expected()}: {exc}") from None
 
     def _number(self, value: Any, kind: type) -> int | float:
         """An int or float; text is parsed; an integral float is an int; a boolean is refused."""

@@ -1,21 +1,23 @@
 import json
 import subprocess
 import sys
-import time
 
 from candle_core.cli import main
 
 
-def test_help_is_fast_and_lists_commands():
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "candle_core.cli", "--help"], capture_output=True, text=True)
-        best = min(best, time.perf_counter() - start)
-    assert proc.returncode == 0
-    for command in ("run", "params", "list", "plugins"):
+def test_help_lists_commands_and_loads_no_framework():
+    """What keeps ``candle --help`` quick, asserted as behaviour (no timing on a shared machine)."""
+    code = (
+        "import sys\nfrom candle_core.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('torch', 'tensorflow', 'keras', 'mpi4py', 'horovod', 'sklearn', 'matplotlib', 'pandas')\n"
+        "print('loaded:', [m for m in heavy if m in sys.modules])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for command in ("run", "params", "list", "plugins", "env"):
         assert command in proc.stdout
-    assert best < 0.3, f"candle --help took {best:.3f} s"
+    assert "loaded: []" in proc.stdout
 
 
 def test_import_candle_core_imports_no_framework():

@@ -58,7 +58,7 @@ def test_results_record_the_gpu(monkeypatch):
 
 
 def test_cuda_without_a_gpu_is_one_line_and_exit_2(candle, tmp_path):
-    for device, message in (("cuda", "no GPU is visible"), ("gpu", "expected auto, cpu, cuda or cuda:N")):
+    for device, message in (("cuda", "no GPU is visible"), ("gpu", "expected a device (auto, cpu, cuda or cuda:N)")):
         done = candle("run", "nt3", *SMALL_NT3, "-e", "1", "--device", device, env={"CUDA_VISIBLE_DEVICES": ""})
         assert done.code == 2 and message in done.err and "Traceback" not in done.err
         assert len(done.err.strip().splitlines()) == 1

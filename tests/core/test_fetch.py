@@ -151,6 +151,7 @@ def test_a_damaged_cached_file_is_downloaded_again(tmp_path):
         assert fetch(base + "data/good.csv", tmp_path, sha256=sha).read_bytes() == GOOD
         assert fetch(base + "data/good.csv", tmp_path, sha256=sha).read_bytes() == GOOD  # verified: no request
     assert requests == ["/data/good.csv"] * 2
+    assert (tmp_path / "good.csv.damaged").read_bytes() == bytes(damaged)  # kept for a look, never used
 
 
 def test_an_archive_bomb_is_not_unpacked(tmp_path):
@@ -162,23 +163,6 @@ def test_an_archive_bomb_is_not_unpacked(tmp_path):
 
 
 def test_a_download_without_length_or_checksum_is_flagged(tmp_path, capsys):
-    import http.server
-    import threading
-
-    class NoLength(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(GOOD)
-            self.close_connection = True
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), NoLength)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        path = fetch(f"http://127.0.0.1:{httpd.server_address[1]}/good.csv", tmp_path)
-    finally:
-        httpd.shutdown()
+    with serving({"/good.csv": GOOD}, no_length=frozenset({"/good.csv"})) as (base, _):
+        path = fetch(base + "good.csv", tmp_path)
     assert path.read_bytes() == GOOD and "an early end cannot be told" in capsys.readouterr().err

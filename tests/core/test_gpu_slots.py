@@ -78,3 +78,20 @@ def test_more_workers_than_gpu_slots_is_refused(candle, lr_space):
     done = candle("search", "nt3", "--space", str(lr_space), "--budget", "2", "--workers", "3", *SEARCH,
                   "--gpus", "0", "1", timeout=300)  # fmt: skip
     assert done.code == 2 and "2 GPU slot(s)" in done.err and "Traceback" not in done.err
+
+
+def test_mpi_worker_ranks_take_their_nodes_gpu_slots(candle_dirs, lr_space):
+    from candle_core.launch import find_mpiexec
+
+    mpiexec = find_mpiexec()
+    if mpiexec is None:
+        pytest.skip("mpiexec is not installed")
+    import subprocess
+    import sys
+
+    command = [mpiexec, "-n", "3", sys.executable, "-m", "candle_core.cli", "search", "nt3", "--space", str(lr_space)]
+    command += ["--budget", "4", "--workers", "2", "--evaluator", "mpi", *SEARCH, "--gpus", "0", "1"]
+    done = subprocess.run([*command, "--experiment_id", "MPISLOTS"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = _placements(candle_dirs, "MPISLOTS")
+    assert len(results) == 4 and {r["placement"]["cuda_visible_devices"] for r in results} == {"0", "1"}

@@ -9,20 +9,7 @@ import sys
 import time
 
 import pytest
-from helpers import BRANIN_SPACE
-
-SPACE = [*BRANIN_SPACE, {"name": "function", "type": "constant", "value": "branin"}]
-
-
-@pytest.fixture
-def space(tmp_path):
-    path = tmp_path / "space.json"
-    path.write_text(json.dumps(SPACE))
-    return path
-
-
-def experiment(candle_dirs, name):
-    return candle_dirs / "testfn" / "Output" / name
+from helpers import testfn_experiment as experiment
 
 
 def search(space, name, budget="4", *more):
