@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
-import subprocess
 from importlib import metadata
 from typing import Any
 
-
-def _driver_gpus() -> list[str]:
-    """``nvidia-smi -L`` lines (the driver's view, whatever a framework sees), or none."""
-    tool = shutil.which("nvidia-smi")
-    if tool is None:
-        return []
-    try:
-        listing = subprocess.run([tool, "-L"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    return [line.strip() for line in listing.stdout.splitlines() if line.strip()]
+from candle_core.gpu_slots import driver_gpus
 
 
 def _backend_report(name: str, factory: Any) -> dict[str, Any]:
@@ -45,7 +33,7 @@ def environment_report(manager: Any) -> dict[str, Any]:
         "host": platform.node(),
         "cpu_cores": os.cpu_count(),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "driver_gpus": _driver_gpus(),
+        "driver_gpus": driver_gpus(),
         "mpiexec": find_mpiexec(),
         "backends": [
             _backend_report(name, factory) for name, (factory, _) in sorted(manager.components("backend").items())

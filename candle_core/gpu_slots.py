@@ -32,6 +32,11 @@ def node_gpus(requested: Sequence[str] | None = None) -> list[str]:
     visible = os.environ.get(VISIBLE_DEVICES)
     if visible is not None:
         return [part.strip() for part in visible.split(",") if part.strip() and part.strip() != "-1"]
+    return [str(i) for i in range(len(driver_gpus()))]
+
+
+def driver_gpus() -> list[str]:
+    """``nvidia-smi -L`` lines: the driver's GPUs, whatever a framework sees (none without a driver)."""
     tool = shutil.which("nvidia-smi")
     if tool is None:
         return []
@@ -39,7 +44,7 @@ def node_gpus(requested: Sequence[str] | None = None) -> list[str]:
         listing = subprocess.run([tool, "-L"], capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.TimeoutExpired):
         return []
-    return [str(i) for i, line in enumerate(line for line in listing.splitlines() if line.startswith("GPU "))]
+    return [line.strip() for line in listing.splitlines() if line.startswith("GPU ")]
 
 
 @dataclass(frozen=True)

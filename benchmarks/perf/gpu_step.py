@@ -39,6 +39,7 @@ from torch import nn  # noqa: E402
 from candle_benchmarks.nt3.model import nt3_model  # noqa: E402
 from candle_core.initializers import initial_weights  # noqa: E402
 from candle_core.plugin_manager import get_plugin_manager  # noqa: E402
+from candle_plugins.backends.torch.devices import set_tf32  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from helpers import nt3_defaults  # noqa: E402
@@ -53,13 +54,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def set_tf32(precision: str) -> None:
-    if torch.cuda.is_available():
-        mode = "tf32" if precision == "tf32" else "ieee"
-        torch.backends.cuda.matmul.fp32_precision = mode
-        torch.backends.cudnn.conv.fp32_precision = mode
-
-
 def data(width: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     x = rng.random((rows, width, 1), dtype=np.float32)
@@ -69,7 +63,7 @@ def data(width: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
 def plain_pytorch(x: np.ndarray, y: np.ndarray, batch: int, precision: str, device: torch.device) -> float:
     """Seconds per step of an idiomatic PyTorch loop over the whole of ``x`` (after a warm-up)."""
     torch.manual_seed(0)
-    set_tf32(precision)
+    set_tf32(precision == "tf32")  # the same switch candle's backend uses
     width = x.shape[1]
     net = nn.Sequential(
         nn.Conv1d(1, 128, 20), nn.ReLU(), nn.MaxPool1d(1),

@@ -84,7 +84,7 @@ def test_trials_die_with_a_killed_driver(candle_dirs, space):
     assert trials, "the trial processes were not found"
     driver.send_signal(signal.SIGKILL)
     driver.wait()
-    wait_for(lambda: not (set(trial_processes()) & trials), "the trials to end", seconds=30)
+    wait_for(lambda: not (set(trial_processes()) & trials), "the trials to end", seconds=120)
 
 
 @pytest.mark.parametrize("key", ["run_id", "output_dir", "experiment_id"])
