@@ -16,6 +16,8 @@ from candle_core.parameters.resolve import resolve_parameters
 from candle_core.plugin_manager import get_plugin_manager
 from candle_core.run import run_benchmark
 
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MODELS = REPO.parent / "shared" / "candle-models"
 BRANIN_SPACE = [
     {"name": "x1", "type": "float", "lower": -5, "upper": 10},
     {"name": "x2", "type": "float", "lower": 0, "upper": 15},

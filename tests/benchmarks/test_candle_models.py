@@ -8,8 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from conftest import REPO, SHARED_MODELS
+from helpers import REPO, SHARED_MODELS
 
 MODELS = {"nt3": "nt3_default_model.txt", "p1b1": "p1b1_default_model.txt", "p3b1": "p3b1_default_model.txt"}
 LIST_OF_LISTS = {"ind_nnet_spec"}

@@ -3,10 +3,10 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import SHARED_MODELS
 
 from candle_core import CandleError
 from candle_core.search.space import load_space
-from conftest import SHARED_MODELS
 
 
 def write(tmp_path, entries, name="space.json"):
