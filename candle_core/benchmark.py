@@ -144,7 +144,8 @@ def finalize_parameters(bmk: Benchmark, argv: Sequence[str] | None = None) -> di
     """Resolve a benchmark's parameters from its model file and ``sys.argv``, as CANDLE does.
 
     As in CANDLE, ``output_dir`` in the result is the run's EXP/RUN directory (created, with
-    the final parameters written there) and ``data_type`` is a numpy type. User errors are
+    the final parameters written there), ``data_type`` is a numpy type, ``logfile`` is None unless
+    given, and ``ckpt_directory`` defaults to ``<run_dir>/ckpts`` (where ``candle run`` keeps them). User errors are
     printed as one line each and exit with status 2; ``-h`` prints the keywords.
     """
     from candle_core.parameters.command_line import keyword_parser, parse_keyword_flags
@@ -169,6 +170,8 @@ def finalize_parameters(bmk: Benchmark, argv: Sequence[str] | None = None) -> di
         warnings.warn(message, RuntimeWarning, stacklevel=2)
     params = dict(resolved.values)
     params["output_dir"] = params["run_dir"]
+    params.setdefault("logfile", None)  # as CANDLE: scripts read params["logfile"]
+    params.setdefault("ckpt_directory", str(Path(params["run_dir"]) / "ckpts"))  # where candle run keeps them
     write_final_parameters(Path(params["run_dir"]), resolved.values)
     import numpy
 

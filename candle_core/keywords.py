@@ -52,6 +52,7 @@ INPUT_OUTPUT = [
         "help": "output folder under <model_name>/ (default Output); an absolute path replaces the output root",
     },
     {"name": "data_url", "type": str, "help": "URL of the folder holding the data files"},
+    {"name": "data_dir", "type": str, "help": "data folder (default: $CANDLE_DATA_DIR/<model_name>/Data)"},
     {"name": "experiment_id", "type": str, "default": "EXP000", "help": "experiment identifier (output folder)"},
     {"name": "run_id", "type": str, "default": "RUN000", "help": "run identifier (output folder)"},
 ]
@@ -165,6 +166,26 @@ CHECKPOINT = [
     {"name": "ckpt_keep_limit", "type": int, "default": 1000000, "help": "number of checkpoints to keep"},
 ]
 
+# CANDLE's cross-validation and UQ partitions (candle_core.splits)
+PARTITIONS = [
+    {
+        "name": "n_fold",
+        "type": int,
+        "default": 1,
+        "help": "k-fold cross-validation: each fold a run in <run_dir>/fold_<k>, history averaged (1: no folds)",
+    },
+    {"name": "fold", "type": int, "help": "with n_fold: run only this fold (0-based), in the run folder itself"},
+    {"name": "uq_train_fr", "type": float, "help": "UQ split: fraction of the rows for training"},
+    {"name": "uq_valid_fr", "type": float, "help": "UQ split: fraction of the rows for validation"},
+    {"name": "uq_test_fr", "type": float, "help": "UQ split: fraction of the rows for testing (0: keep the test set)"},
+    {"name": "uq_train_bks", "type": int, "help": "UQ split: number of blocks for training"},
+    {"name": "uq_valid_bks", "type": int, "help": "UQ split: number of blocks for validation"},
+    {"name": "uq_test_bks", "type": int, "help": "UQ split: number of blocks for testing (0: keep the test set)"},
+    {"name": "uq_train_vec", "nargs": "+", "type": int, "help": "UQ split: block numbers for training"},
+    {"name": "uq_valid_vec", "nargs": "+", "type": int, "help": "UQ split: block numbers for validation"},
+    {"name": "uq_test_vec", "nargs": "*", "type": int, "help": "UQ split: block numbers for testing"},
+]
+
 # candle's own: how a run trains (not in CANDLE's parser)
 RUN = [
     {"name": "backend", "type": str, "default": "torch", "help": "training backend (see 'candle plugins')"},
@@ -227,8 +248,22 @@ RUN = [
 ]
 
 STANDARD_KEYWORDS = (
-    BASIC + INPUT_OUTPUT + LOGGING + DATA_PREPROCESS + MODEL + TRAINING + CYCLIC_LEARNING_RATE + CHECKPOINT + RUN
+    BASIC
+    + INPUT_OUTPUT
+    + LOGGING
+    + DATA_PREPROCESS
+    + MODEL
+    + TRAINING
+    + CYCLIC_LEARNING_RATE
+    + CHECKPOINT
+    + PARTITIONS
+    + RUN
 )
+
+# Standard keywords candle itself reads as one value. A model file may give any other one-value
+# keyword (the layer description, or a benchmark's own) a list: it passes through, as in CANDLE.
+LAYER_KEYWORDS = frozenset(d["name"] for d in MODEL) - {"loss", "optimizer"}
+READ_BY_CANDLE = frozenset(d["name"] for d in STANDARD_KEYWORDS) - LAYER_KEYWORDS
 
 # The range of every number keyword (for a list keyword: of each element), checked where types are.
 RANGES = {
@@ -272,6 +307,17 @@ RANGES = {
     "reduce_lr_factor": "(0, 1)",
     "min_lr": "[0, inf)",
     "gpus": "[0, inf)",
+    "n_fold": "[1, 1000]",
+    "fold": "[0, 999]",
+    "uq_train_fr": "[0, 1]",
+    "uq_valid_fr": "[0, 1]",
+    "uq_test_fr": "[0, 1]",
+    "uq_train_bks": "[0, inf)",
+    "uq_valid_bks": "[0, inf)",
+    "uq_test_bks": "[0, inf)",
+    "uq_train_vec": "[0, inf)",
+    "uq_valid_vec": "[0, inf)",
+    "uq_test_vec": "[0, inf)",
 }
 for _definition in STANDARD_KEYWORDS:
     if _definition["name"] in RANGES:

@@ -42,6 +42,17 @@ def write_final_parameters(run_dir: Path, values: Mapping[str, Any]) -> None:
     write_text_atomic(run_dir / FINAL_PARAMS_TEXT, format_config(plain))
 
 
+def timeout_reason(elapsed: float, last_epoch_seconds: float, timeout: float) -> str | None:
+    """CANDLE's ``timeout`` (seconds, <= 0: none) as candle applies it: training stops when the
+    next epoch, if as long as the last, would end after the limit. The reason, or None."""
+    if timeout > 0 and elapsed + last_epoch_seconds > timeout:
+        return (
+            f"timeout: {elapsed:.1f} s elapsed and the next epoch (~{last_epoch_seconds:.1f} s) "
+            f"would end after the {timeout:g} s limit"
+        )
+    return None
+
+
 class RunContext:
     """What a training procedure reports to while it runs.
 
@@ -88,11 +99,9 @@ class RunContext:
         if self._bar is not None:
             self._bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
             self._bar.update(1)
-        if self._timeout > 0 and self.elapsed + seconds > self._timeout:
-            self.stop(
-                f"timeout: {self.elapsed:.1f} s elapsed and the next epoch (~{seconds:.1f} s) "
-                f"would end after the {self._timeout:g} s limit"
-            )
+        reason = timeout_reason(self.elapsed, seconds, self._timeout)
+        if reason:
+            self.stop(reason)
         return self.stop_reason is None
 
     def restore_history(self, rows: list[dict[str, float]]) -> None:
@@ -186,7 +195,52 @@ def run_benchmark(
 
     With ``comm`` set, this is one rank of a data-parallel run (``candle_core.data_parallel``):
     rank 0 writes the run directory and calls the run hooks, the other ranks only train.
+    With ``n_fold`` > 1 and no ``fold``, every fold runs in turn (see ``run_folds``).
     """
+    if int(params.get("n_fold") or 1) > 1 and params.get("fold") is None:
+        return run_folds(benchmark, params, plugin_manager)
+    return _run_once(benchmark, params, plugin_manager)
+
+
+def run_folds(benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: pluggy.PluginManager) -> dict[str, Any]:
+    """k-fold cross-validation: fold k runs in ``<run_dir>/fold_<k>`` (its own parameters, history,
+    checkpoints and results.json); the run folder gets the mean history over the folds (epochs
+    every fold reached), whose objective a search optimizes, and each fold's summary."""
+    if benchmark.has_procedure:
+        raise CandleError(f"benchmark {benchmark.name} trains in its own run(); it handles n_fold itself")
+    run_dir = Path(params["run_dir"])
+    write_final_parameters(run_dir, params)
+    folds = []
+    for fold in range(int(params["n_fold"])):
+        fold_params = {**params, "fold": fold, "run_dir": str(run_dir / f"fold_{fold}")}
+        fold_results = _run_once(benchmark, fold_params, plugin_manager)
+        if fold_results.get("data_parallel", {}).get("rank", 0) != 0:
+            continue  # rank 0 writes the summary
+        history = json.loads((run_dir / f"fold_{fold}" / HISTORY_JSON).read_text())
+        folds.append({"fold": fold, "objective": fold_results["objective"], "history": history})
+    if not folds:
+        return {"data_parallel": {"rank": -1}}
+    context = RunContext(params, run_dir, plugin_manager.hook, writes=True)
+    context.restore_history(_mean_history([fold["history"] for fold in folds]))
+    summary = [{"fold": fold["fold"], "objective": fold["objective"]} for fold in folds]
+    return context.finish({"status": "ok", "folds": summary})
+
+
+def _mean_history(histories: list[list[dict[str, float]]]) -> list[dict[str, float]]:
+    """Epoch by epoch, the mean of every metric the folds all report (epochs all folds reached)."""
+    rows = []
+    for epoch_rows in zip(*histories, strict=False):
+        shared = set(epoch_rows[0]).intersection(*epoch_rows[1:]) - {"epoch"}
+        rows.append(
+            {
+                "epoch": epoch_rows[0]["epoch"],
+                **{k: sum(r[k] for r in epoch_rows) / len(epoch_rows) for k in sorted(shared)},
+            }
+        )
+    return rows
+
+
+def _run_once(benchmark: Benchmark, params: Mapping[str, Any], plugin_manager: pluggy.PluginManager) -> dict[str, Any]:
     from candle_core.data_parallel import open_data_parallel
     from candle_core.device import place
 
@@ -244,11 +298,13 @@ def _train_through_backend(
     plugin_manager: Any,
     parallel: DataParallel | None,
 ) -> dict[str, Any]:
+    from candle_core.splits import partitioned
     from candle_core.training import fit
 
     dataset = _load_data(benchmark, params, plugin_manager, parallel)
     if dataset is None:
         raise CandleError(f"benchmark {benchmark.name} provides no data (neither run() nor load_data())")
+    dataset = partitioned(dataset, params)
     if params.get("bootstrap_seed") is not None:
         dataset = dataset.resampled(int(params["bootstrap_seed"]))
     spec = build_model_spec(benchmark, params, dataset.input_shape, plugin_manager.hook)

@@ -107,8 +107,6 @@ def load(params: Mapping[str, Any]) -> Dataset:
     names, classes = task_names(params), [int(c) for c in params["classes"]]
     if len(names) != len(classes):
         raise CandleError(f"feature_names names {len(names)} tasks but classes gives {len(classes)} class counts")
-    if int(params.get("n_fold") or 1) != 1:
-        raise CandleError("candle's P3B1 trains one fold (n_fold 1): list another fold's files to train it")
     if params.get("data") == "synthetic":
         if len(classes) != len(SYNTHETIC_ROWS):
             raise CandleError(f"the synthetic P3B1 data has {len(SYNTHETIC_ROWS)} tasks; classes gives {len(classes)}")

@@ -9,8 +9,10 @@
 * A cached file with a known checksum is verified when used (the verification is remembered in
   ``.<name>.verified`` for that size and modification time); a damaged one is moved aside to
   ``<name>.damaged`` and downloaded again.
-* Archives (tar, tar.gz, zip) unpack into a temporary folder renamed into place; a member
-  that would land outside it (absolute path, ``..``, links out) is refused.
+* Archives (tar, tar.gz, zip) unpack into a temporary folder renamed into place, ``<name>``
+  beside ``<name>.tar.gz`` (an archive of one folder ``<name>/`` gives that folder, as CANDLE's
+  ``get_file`` does); a member that would land outside it (absolute path, ``..``, links out) is
+  refused.
 * When the network cannot be reached, the error names the URL and suggests ``--data synthetic``.
 """
 
@@ -192,7 +194,11 @@ def _unpack(archive: Path) -> Path:
                 members = bundle.getmembers()
                 _check_size(archive, len(members), sum(m.size for m in members if m.isfile()))
                 bundle.extractall(temporary, filter="data")
-        temporary.rename(destination)
+        inside = list(temporary.iterdir())
+        if len(inside) == 1 and inside[0].is_dir() and inside[0].name == destination.name:
+            inside[0].rename(destination)  # the archive holds one folder of its own name: CANDLE's layout
+        else:
+            temporary.rename(destination)
     except tarfile.FilterError as exc:
         raise CandleError(f"{archive}: unsafe member refused ({exc}); the archive was not unpacked") from None
     except (tarfile.TarError, zipfile.BadZipFile) as exc:

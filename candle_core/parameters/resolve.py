@@ -22,7 +22,7 @@ from candle_core.errors import CandleError, did_you_mean
 from candle_core.limits import shorten
 from candle_core.parameters.command_line import ParsedFlags
 from candle_core.parameters.config_file import read_config_file
-from candle_core.parameters.keyword import UNSET, ValueMismatch
+from candle_core.parameters.keyword import UNSET, Keyword, ValueMismatch
 from candle_core.parameters.registry import KeywordRegistry
 
 if TYPE_CHECKING:
@@ -68,6 +68,14 @@ def locate_config_file(text: str, benchmark: Benchmark) -> Path:
             return candidate
     tried = ", ".join(str(c) for c in candidates)
     raise CandleError(f"command line --config_file: file {text!r} not found (looked at {tried})")
+
+
+def _passes_through(keyword: Keyword, value: Any) -> bool:
+    """A model file's list for a one-value keyword that candle itself does not read."""
+    from candle_core.keywords import ORIGIN, READ_BY_CANDLE
+
+    standard = keyword.origin == ORIGIN and keyword.name in READ_BY_CANDLE
+    return isinstance(value, list) and not keyword.is_list and not standard
 
 
 def _mismatch(where: str, key: str, value: Any, exc: ValueMismatch) -> str:
@@ -124,6 +132,14 @@ def resolve_parameters(
             try:
                 values[entry.key] = keyword.coerce(entry.value)
             except ValueMismatch as exc:
+                if _passes_through(keyword, entry.value):
+                    warnings.append(
+                        f"{entry.where}: key '{entry.key}': a list for a one-value keyword, passed through as "
+                        "written (as CANDLE does)"
+                    )
+                    values[entry.key] = entry.value
+                    sources[entry.key] = Source("file", entry.where)
+                    continue
                 problems.append(_mismatch(entry.where, entry.key, entry.value, exc))
                 invalid.add(entry.key)
                 continue
@@ -173,8 +189,12 @@ def resolve_parameters(
 
 
 def _derive_directories(values: dict[str, Any], sources: dict[str, Source]) -> None:
+    """``data_dir`` as given (model file, flag), else derived; ``run_dir`` always derived."""
     roots = directories.describe_roots()
-    values["data_dir"] = str(directories.data_dir(values))
-    sources["data_dir"] = Source("derived", f"from {roots} and model_name")
+    if values.get("data_dir"):
+        values["data_dir"] = str(Path(str(values["data_dir"])).expanduser())
+    else:
+        values["data_dir"] = str(directories.data_dir(values))
+        sources["data_dir"] = Source("derived", f"from {roots} and model_name")
     values["run_dir"] = str(directories.run_dir(values))
     sources["run_dir"] = Source("derived", f"from {roots}, model_name, output_dir, experiment_id, run_id")

@@ -99,7 +99,8 @@ def test_unreachable_host_suggests_synthetic(tmp_path):
 
 def test_tar_unpacks_into_place(server, tmp_path):
     folder = fetch(server + "bundle.tar.gz", tmp_path, unpack=True)
-    assert (folder / "bundle" / "a.csv").read_bytes() == GOOD
+    assert folder == tmp_path / "bundle"  # the archive's one folder bundle/ is the unpacked folder (CANDLE's layout)
+    assert (folder / "a.csv").read_bytes() == GOOD
     assert not any(p.name.endswith(".unpacking") for p in tmp_path.iterdir())
 
 

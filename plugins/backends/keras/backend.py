@@ -72,7 +72,7 @@ def _set_tf32(enabled: bool) -> None:
         jax.config.update("jax_default_matmul_precision", "tensorfloat32" if enabled else "float32")
 
 
-def _optimizer_class(spec: OptimizerSpec) -> tuple[type[keras.optimizers.Optimizer], dict]:
+def keras_optimizer_class(spec: OptimizerSpec) -> tuple[type[keras.optimizers.Optimizer], dict]:
     options: dict = {"clipnorm": spec.clipnorm, "clipvalue": spec.clipvalue, "learning_rate": spec.learning_rate}
     if spec.decay:  # Keras 2's per-step decay: lr / (1 + decay * step)
         options["learning_rate"] = keras.optimizers.schedules.InverseTimeDecay(
@@ -92,7 +92,7 @@ def _optimizer_class(spec: OptimizerSpec) -> tuple[type[keras.optimizers.Optimiz
 def _optimizer(spec: OptimizerSpec, sync: GradientSync | None) -> keras.optimizers.Optimizer:
     """Keras' optimizer for ``spec``; with ``sync``, a subclass whose ``apply`` first averages the
     gradients across ranks, then clips and applies them as the original does."""
-    base, options = _optimizer_class(spec)
+    base, options = keras_optimizer_class(spec)
     if sync is None:
         return base(**options)
     average = _tensorflow_average if engine() == "tensorflow" else _torch_average

@@ -48,6 +48,9 @@ class PermanentDropout(layers.Layer):
     def call(self, inputs, training=None):
         return keras.random.dropout(inputs, self.rate, seed=self.seed_generator) if self.rate > 0 else inputs
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rate": self.rate}
+
 
 class MonteCarloDropout(layers.Dropout):
     """Dropout that can be switched on at inference (``candle infer --mc-samples``)."""

@@ -63,7 +63,7 @@ class TorchModel:
     placed: dict = field(default_factory=dict)  # id(numpy array) -> (array, its tensor for the device)
 
 
-def _optimizer(parameters, spec: OptimizerSpec) -> torch.optim.Optimizer:
+def torch_optimizer(parameters, spec: OptimizerSpec) -> torch.optim.Optimizer:
     lr = spec.learning_rate
     if spec.name == "sgd":
         return torch.optim.SGD(parameters, lr=lr, momentum=spec.momentum, nesterov=spec.nesterov)
@@ -147,7 +147,7 @@ class TorchBackend(Backend):
             if fraction:
                 torch.cuda.set_per_process_memory_fraction(float(fraction), place)
         network = Network(build_modules(spec.infos(), weights)).to(place)
-        optimizer = _optimizer(network.parameters(), spec.optimizer)
+        optimizer = torch_optimizer(network.parameters(), spec.optimizer)
         scaler = torch.amp.GradScaler(place.type) if precision == "fp16" else None
         rate = spec.optimizer.learning_rate
         return TorchModel(spec, network, optimizer, precision, place, base_learning_rate=rate, sync=sync, scaler=scaler)
