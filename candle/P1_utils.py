@@ -26,8 +26,10 @@ def _covariates(model: pd.DataFrame | None, samples: pd.Index, numerical: Sequen
         return np.zeros((len(samples), 0))
     frame = model.loc[samples] if set(samples) <= set(model.index) else model
     numeric = frame[[c for c in frame.columns if c in numerical]].to_numpy(dtype=float)
-    categorical = pd.get_dummies(frame[[c for c in frame.columns if c not in numerical]], drop_first=True, dtype=float)
-    return np.hstack([numeric, categorical.to_numpy()])
+    categories = [c for c in frame.columns if c not in numerical]
+    if not categories:
+        return numeric
+    return np.hstack([numeric, pd.get_dummies(frame[categories], drop_first=True, dtype=float).to_numpy()])
 
 
 def combat_batch_effect_removal(
