@@ -10,13 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = [
-    "combat_batch_effect_removal",
-    "coxen_multi_drug_gene_selection",
-    "coxen_single_drug_gene_selection",
-    "generate_gene_set_data",
-]
-
 
 # ------------------------------------------------------------------ ComBat
 def _covariates(model: pd.DataFrame | None, samples: pd.Index, numerical: Sequence[str]) -> np.ndarray:
@@ -156,6 +149,32 @@ def _response_rows(
     return source_data.loc[known[tumor_col]].to_numpy(dtype=float), known
 
 
+def _coxen(
+    source_data: pd.DataFrame,
+    target_data: pd.DataFrame,
+    responses: pd.DataFrame,
+    response_col: str,
+    tumor_col: str,
+    drug_col: str | None,
+    prediction_measure: str,
+    predictive_count: int,
+    generalization_measure: str,
+    generalizable_count: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(generalizable genes, predictive genes): the ``predictive_count`` genes that best predict the
+    response in the source (given the drug, with ``drug_col``), then the ``generalizable_count`` of
+    them whose co-expression carries over to the target."""
+    values, known = _response_rows(source_data, responses, tumor_col)
+    drugs = None if drug_col is None else known[drug_col].to_numpy()
+    scores = _predictive_scores(values, known[response_col].to_numpy(dtype=float), prediction_measure, drugs)
+    predictive = np.argsort(-scores, kind="stable")[:predictive_count]
+    target = target_data[source_data.columns].to_numpy(dtype=float)
+    chosen, _ = _generalizable(
+        source_data.to_numpy(dtype=float), target, predictive, generalization_measure, generalizable_count
+    )
+    return chosen, predictive
+
+
 def coxen_single_drug_gene_selection(
     source_data: pd.DataFrame,
     target_data: pd.DataFrame,
@@ -172,13 +191,17 @@ def coxen_single_drug_gene_selection(
     samples in rows) that best predict the response in the source, then of those the
     ``num_generalizable_gene`` whose co-expression carries over to the target. Returns their
     column indices in ``source_data`` (with ``multi_drug_mode``, also the predictive genes)."""
-    values, known = _response_rows(source_data, drug_response_data, tumor_col)
-    response = known[drug_response_col].to_numpy(dtype=float)
-    scores = _predictive_scores(values, response, prediction_power_measure, None)
-    predictive = np.argsort(-scores, kind="stable")[:num_predictive_gene]
-    target = target_data[source_data.columns].to_numpy(dtype=float)
-    chosen, _ = _generalizable(
-        source_data.to_numpy(dtype=float), target, predictive, generalization_power_measure, num_generalizable_gene
+    chosen, predictive = _coxen(
+        source_data,
+        target_data,
+        drug_response_data,
+        drug_response_col,
+        tumor_col,
+        None,
+        prediction_power_measure,
+        num_predictive_gene,
+        generalization_power_measure,
+        num_generalizable_gene,
     )
     return (chosen, predictive) if multi_drug_mode else chosen
 
@@ -215,16 +238,19 @@ def coxen_multi_drug_gene_selection(
                 )
             )
         return np.array(sorted(set(chosen)))
-    values, known = _response_rows(source_data, drug_response_data, tumor_col)
-    scores = _predictive_scores(
-        values, known[drug_response_col].to_numpy(dtype=float), prediction_power_measure, known[drug_col].to_numpy()
+    chosen, _ = _coxen(
+        source_data,
+        target_data,
+        drug_response_data,
+        drug_response_col,
+        tumor_col,
+        drug_col,
+        prediction_power_measure,
+        num_predictive_gene,
+        generalization_power_measure,
+        num_generalizable_gene,
     )
-    predictive = np.argsort(-scores, kind="stable")[:num_predictive_gene]
-    target = target_data[source_data.columns].to_numpy(dtype=float)
-    chosen_genes, _ = _generalizable(
-        source_data.to_numpy(dtype=float), target, predictive, generalization_power_measure, num_generalizable_gene
-    )
-    return chosen_genes
+    return chosen
 
 
 # ------------------------------------------------------------------ gene sets

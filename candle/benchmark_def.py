@@ -7,8 +7,6 @@ from typing import Any
 
 from candle_core.benchmark import Benchmark, finalize_parameters
 
-__all__ = ["Benchmark", "create_params"]
-
 
 def create_params(
     file_path: str,

@@ -11,8 +11,6 @@ import keras
 
 from candle.ckpt_utils import CandleCkpt, ModelType
 
-__all__ = ["CandleCheckpointCallback", "CandleCkptKeras", "MultiGPUCheckpoint", "restart"]
-
 WEIGHTS_FILE = "model.weights.h5"
 
 

@@ -10,8 +10,6 @@ import torch
 
 from candle.ckpt_utils import CandleCkpt, ModelType
 
-__all__ = ["CandleCkptPyTorch"]
-
 CHECKPOINT_FILE = "checkpoint.pt"
 
 

@@ -12,8 +12,6 @@ from typing import Any
 from candle.helper_utils import numeric_logs
 from candle_core.checkpoint import Checkpoints
 
-__all__ = ["CandleCkpt", "ModelType"]
-
 
 class ModelType(Enum):
     UNKNOWN = 0

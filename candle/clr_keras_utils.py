@@ -9,8 +9,6 @@ import keras
 
 from candle_core.cyclic_lr import MODES, cyclic_rate
 
-__all__ = ["CyclicLR", "clr_callback", "clr_check_args", "clr_set_args"]
-
 CLR_KEYS = ("clr_mode", "clr_base_lr", "clr_max_lr", "clr_gamma")
 EXCLUSIVE = ("warmup_lr", "reduce_lr")
 

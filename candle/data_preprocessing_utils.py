@@ -11,8 +11,6 @@ from scipy.stats import rankdata
 
 from candle_core.splits import cross_validation_folds
 
-__all__ = ["generate_cross_validation_partition", "quantile_normalization"]
-
 
 def quantile_normalization(data: Any) -> Any:
     """Give every row (sample) the same distribution of values: the mean of the sorted rows.

@@ -10,8 +10,6 @@ import pandas as pd
 
 from candle_core.data.tabular import Scaler
 
-__all__ = ["load_Xy_data_noheader", "load_Xy_one_hot_data2", "load_csv_data", "to_categorical"]
-
 DEFAULT_SEED = 7102
 
 

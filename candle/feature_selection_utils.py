@@ -8,8 +8,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import median_abs_deviation
 
-__all__ = ["select_decorrelated_features", "select_features_by_missing_values", "select_features_by_variation"]
-
 
 def _matrix(data: Any) -> np.ndarray:
     if isinstance(data, pd.DataFrame):

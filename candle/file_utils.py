@@ -9,8 +9,6 @@ from pathlib import Path
 from candle_core import directories
 from candle_core.data.fetch import fetch
 
-__all__ = ["get_file", "validate_file"]
-
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["Progbar"]
-
 
 class Progbar:
     """A progress bar to ``target`` steps; ``update(current, values)`` moves it to ``current`` and

@@ -6,22 +6,13 @@ import logging
 import os
 import random
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from candle_core.parameters.keyword import str2bool
-
-__all__ = [
-    "fetch_file",
-    "framework",
-    "keras_default_config",
-    "set_parallelism_threads",
-    "set_seed",
-    "set_up_logger",
-    "str2bool",
-    "verify_path",
-]
+from candle_core.errors import warn_user
+from candle_core.parameters.keyword import str2bool as str2bool  # candle_lib's name, candle_core's rules
 
 KERAS_MODULES = ("keras", "tensorflow")
 
@@ -46,6 +37,25 @@ def framework() -> str:
     import importlib.util
 
     return "keras" if importlib.util.find_spec("keras") else "torch"
+
+
+def optimizer_spec(optimizer: str, lr: float, kerasDefaults: Mapping[str, Any]) -> Any:
+    """candle's backend-neutral description of the optimizer ``build_optimizer`` and
+    ``build_pytorch_optimizer`` build (the one ``candle run`` builds); unknown names refused."""
+    from candle_core.model import OptimizerSpec
+
+    OptimizerSpec.from_params({"optimizer": str(optimizer).lower(), "learning_rate": lr})  # refuses unknown names
+    return OptimizerSpec(
+        name=str(optimizer).lower(),
+        learning_rate=float(lr),
+        momentum=float(kerasDefaults.get("momentum_sgd", 0.0)),
+        nesterov=bool(kerasDefaults.get("nesterov_sgd", False)),
+        epsilon=float(kerasDefaults.get("epsilon", 1e-7)),
+        rho=float(kerasDefaults.get("rho", 0.9)),
+        beta_1=float(kerasDefaults.get("beta_1", 0.9)),
+        beta_2=float(kerasDefaults.get("beta_2", 0.999)),
+        decay=float(kerasDefaults.get("decay_lr", 0.0)),
+    )
 
 
 def numeric_logs(logs: Any) -> dict[str, float]:
@@ -127,22 +137,40 @@ def set_seed(seed: int) -> None:
         torch.manual_seed(seed)
 
 
-def set_parallelism_threads() -> None:
-    """Thread counts from ``NUM_INTRA_THREADS`` / ``NUM_INTER_THREADS``, when set, for the
-    frameworks loaded (TensorFlow's intra/inter-op pools, torch's pools)."""
+def _thread_counts() -> tuple[int, int] | None:
     intra, inter = os.environ.get("NUM_INTRA_THREADS"), os.environ.get("NUM_INTER_THREADS")
-    if not (intra and inter):
+    return (int(intra), int(inter)) if intra and inter else None
+
+
+def set_torch_threads() -> None:
+    """torch's thread pools from ``NUM_INTRA_THREADS`` / ``NUM_INTER_THREADS``, when both are set."""
+    counts = _thread_counts()
+    if counts is None:
+        return
+    import torch
+
+    torch.set_num_threads(counts[0])
+    try:
+        torch.set_num_interop_threads(counts[1])
+    except RuntimeError:  # torch allows it once, before any parallel work
+        warn_user("torch's inter-op pool is already running; NUM_INTER_THREADS takes effect only before its first use")
+
+
+def set_parallelism_threads() -> None:
+    """Thread counts from ``NUM_INTRA_THREADS`` / ``NUM_INTER_THREADS``, when both are set, for the
+    frameworks loaded (TensorFlow's intra/inter-op pools, torch's pools)."""
+    counts = _thread_counts()
+    if counts is None:
         return
     if "tensorflow" in sys.modules:
         import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(int(intra))
-        tf.config.threading.set_inter_op_parallelism_threads(int(inter))
-    if "torch" in sys.modules:
-        import torch
-
-        torch.set_num_threads(int(intra))
         try:
-            torch.set_num_interop_threads(int(inter))
-        except RuntimeError:  # torch allows it once, before any parallel work
-            pass
+            tf.config.threading.set_intra_op_parallelism_threads(counts[0])
+            tf.config.threading.set_inter_op_parallelism_threads(counts[1])
+        except RuntimeError:  # TensorFlow fixes its pools when it first runs
+            warn_user(
+                "TensorFlow already runs; NUM_INTRA_THREADS/NUM_INTER_THREADS take effect only before its first use"
+            )
+    if "torch" in sys.modules:
+        set_torch_threads()

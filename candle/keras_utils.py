@@ -11,43 +11,16 @@ from typing import Any
 import keras
 from keras import ops
 
-from candle.helper_utils import framework, numeric_logs
-from candle_core.model import OptimizerSpec
+from candle.helper_utils import framework, numeric_logs, optimizer_spec
 from candle_plugins.backends.keras.backend import keras_optimizer_class
 from candle_plugins.backends.keras.layers import PermanentDropout
-
-__all__ = [
-    "CandleRemoteMonitor",
-    "LoggingCallback",
-    "PermanentDropout",
-    "TerminateOnTimeOut",
-    "build_initializer",
-    "build_optimizer",
-    "compute_trainable_params",
-    "get_function",
-    "mae",
-    "mse",
-    "r2",
-    "register_permanent_dropout",
-]
 
 
 def build_optimizer(optimizer: str, lr: float, kerasDefaults: Mapping[str, Any]) -> keras.optimizers.Optimizer:
     """A Keras optimizer (sgd, adam, rmsprop, adagrad, adadelta) with learning rate ``lr`` and the
     other settings of ``kerasDefaults`` (``keras_default_config()``): the optimizer ``candle run``
     builds for the same keywords."""
-    spec = OptimizerSpec(
-        name=str(optimizer).lower(),
-        learning_rate=float(lr),
-        momentum=float(kerasDefaults.get("momentum_sgd", 0.0)),
-        nesterov=bool(kerasDefaults.get("nesterov_sgd", False)),
-        epsilon=float(kerasDefaults.get("epsilon", 1e-7)),
-        rho=float(kerasDefaults.get("rho", 0.9)),
-        beta_1=float(kerasDefaults.get("beta_1", 0.9)),
-        beta_2=float(kerasDefaults.get("beta_2", 0.999)),
-        decay=float(kerasDefaults.get("decay_lr", 0.0)),
-    )
-    OptimizerSpec.from_params({"optimizer": spec.name, "learning_rate": lr})  # refuses unknown names
+    spec = optimizer_spec(optimizer, lr, kerasDefaults)
     base, options = keras_optimizer_class(spec)
     return base(**options)
 

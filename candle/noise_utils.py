@@ -12,15 +12,6 @@ from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "add_cluster_noise",
-    "add_column_noise",
-    "add_gaussian_noise",
-    "add_noise",
-    "label_flip",
-    "label_flip_correlated",
-]
-
 
 def _as_list(value: Any) -> list:
     return list(value) if isinstance(value, list | tuple | np.ndarray) else [value]

@@ -6,12 +6,10 @@ import argparse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from candle_core.benchmark import finalize_parameters
+from candle_core.benchmark import finalize_parameters as finalize_parameters  # candle_core's pipeline
 from candle_core.errors import CandleError
 from candle_core.parameters.keyword import UNSET, Keyword, ValueMismatch
 from candle_core.parameters.registry import KeywordRegistry
-
-__all__ = ["ArgumentStruct", "check_flag_conflicts", "finalize_parameters", "parse_from_dictlist"]
 
 # pairs of boolean keywords that must not both be on (candle_lib's list)
 CONFLICTS = (("clr_flag", "warmup_lr"), ("clr_flag", "reduce_lr"))

@@ -12,20 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from candle.helper_utils import optimizer_spec, set_torch_threads
 from candle_core.initializers import initial_kernel
-from candle_core.model import OptimizerSpec
 from candle_plugins.backends.torch.backend import torch_optimizer
-
-__all__ = [
-    "build_pytorch_activation",
-    "build_pytorch_optimizer",
-    "get_pytorch_function",
-    "pytorch_initialize",
-    "pytorch_mse",
-    "pytorch_xent",
-    "set_pytorch_seed",
-    "set_pytorch_threads",
-]
 
 ACTIVATIONS = {
     "relu": torch.nn.ReLU,
@@ -48,9 +37,7 @@ def set_pytorch_seed(seed: int) -> None:
 
 def set_pytorch_threads() -> None:
     """torch's thread pools from ``NUM_INTRA_THREADS`` / ``NUM_INTER_THREADS``, when set."""
-    from candle.helper_utils import set_parallelism_threads
-
-    set_parallelism_threads()
+    set_torch_threads()
 
 
 def get_pytorch_function(name: str) -> torch.nn.Module:
@@ -79,17 +66,7 @@ def build_pytorch_optimizer(
     """The optimizer ``candle run --backend torch`` builds: Keras 3's update rules and defaults
     (``kerasDefaults``), over the model's (trainable) parameters."""
     parameters = [p for p in model.parameters() if p.requires_grad or not trainable_only]
-    spec = OptimizerSpec(
-        name=str(optimizer).lower(),
-        learning_rate=float(lr),
-        momentum=float(kerasDefaults.get("momentum_sgd", 0.0)),
-        nesterov=bool(kerasDefaults.get("nesterov_sgd", False)),
-        epsilon=float(kerasDefaults.get("epsilon", 1e-7)),
-        rho=float(kerasDefaults.get("rho", 0.9)),
-        beta_1=float(kerasDefaults.get("beta_1", 0.9)),
-        beta_2=float(kerasDefaults.get("beta_2", 0.999)),
-    )
-    OptimizerSpec.from_params({"optimizer": spec.name, "learning_rate": lr})  # refuses unknown names
+    spec = optimizer_spec(optimizer, lr, kerasDefaults)
     return torch_optimizer(parameters, spec)
 
 

@@ -20,34 +20,6 @@ import numpy as np
 from keras import ops
 from scipy.stats import cauchy, norm
 
-__all__ = [
-    "AbstentionAdapt_Callback",
-    "Contamination_Callback",
-    "abstention_acc_class_i_metric",
-    "abstention_acc_metric",
-    "abstention_class_i_metric",
-    "abstention_loss",
-    "abstention_metric",
-    "acc_class_i_metric",
-    "add_index_to_output",
-    "add_model_output",
-    "contamination_loss",
-    "heteroscedastic_loss",
-    "mae_contamination_metric",
-    "mae_heteroscedastic_metric",
-    "meanS_heteroscedastic_metric",
-    "modify_labels",
-    "mse_contamination_metric",
-    "mse_heteroscedastic_metric",
-    "quantile_loss",
-    "quantile_metric",
-    "r2_contamination_metric",
-    "r2_heteroscedastic_metric",
-    "sparse_abstention_acc_metric",
-    "sparse_abstention_loss",
-    "triple_quantile_loss",
-]
-
 EPSILON = 1e-7
 
 

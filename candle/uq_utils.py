@@ -14,16 +14,6 @@ from scipy.stats import pearsonr
 
 from candle_core.splits import uq_partition
 
-__all__ = [
-    "compute_empirical_calibration_interpolation",
-    "compute_statistics_heteroscedastic",
-    "compute_statistics_homoscedastic",
-    "compute_statistics_homoscedastic_summary",
-    "compute_statistics_quantile",
-    "generate_index_distribution",
-    "split_data_for_empirical_calibration",
-]
-
 
 def generate_index_distribution(
     numTrain: int, numTest: int, numValidation: int, params: Mapping[str, Any]

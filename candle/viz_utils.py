@@ -11,20 +11,6 @@ import numpy as np
 
 from candle_core.plots import pyplot, save_figure
 
-__all__ = [
-    "plot_2d_density_sigma_vs_error",
-    "plot_array",
-    "plot_calibrated_std",
-    "plot_calibration_interpolation",
-    "plot_contamination",
-    "plot_decile_predictions",
-    "plot_density_observed_vs_predicted",
-    "plot_histogram_error_per_sigma",
-    "plot_history",
-    "plot_metrics",
-    "plot_scatter",
-]
-
 
 @contextmanager
 def _figure(path: str | Path, width: float = 8, height: float = 6) -> Iterator[Any]:
@@ -109,28 +95,33 @@ def _name(figprefix: str | None, suffix: str) -> str:
     return f"{figprefix or 'candle'}_{suffix}.png"
 
 
+def _density(path: str, x: np.ndarray, y: np.ndarray, xlabel: str, ylabel: str) -> str:
+    """A 2-D histogram of ``y`` against ``x`` with a colour bar."""
+    with _figure(path, 10, 8) as axis:
+        counts = axis.hist2d(x, y, bins=50, cmap="viridis")[3]
+        axis.figure.colorbar(counts, ax=axis)
+        axis.set(xlabel=xlabel, ylabel=ylabel)
+    return path
+
+
 def plot_density_observed_vs_predicted(
     Ytest: np.ndarray, Ypred: np.ndarray, pred_name: str | None = None, figprefix: str | None = None
 ) -> str:
     """A 2-D histogram of observed against predicted values."""
-    path = _name(figprefix, "density_predictions")
-    with _figure(path, 10, 8) as axis:
-        counts = axis.hist2d(Ytest, Ypred, bins=50, cmap="viridis")[3]
-        axis.figure.colorbar(counts, ax=axis)
-        axis.set(xlabel=f"observed {pred_name or ''}", ylabel=f"predicted {pred_name or ''}")
-    return path
+    return _density(
+        _name(figprefix, "density_predictions"),
+        Ytest,
+        Ypred,
+        f"observed {pred_name or ''}",
+        f"predicted {pred_name or ''}",
+    )
 
 
 def plot_2d_density_sigma_vs_error(
     sigma: np.ndarray, yerror: np.ndarray, method: str | None = None, figprefix: str | None = None
 ) -> str:
     """A 2-D histogram of predicted spread against observed error."""
-    path = _name(figprefix, "density_std_error")
-    with _figure(path, 10, 8) as axis:
-        counts = axis.hist2d(sigma, yerror, bins=50, cmap="viridis")[3]
-        axis.figure.colorbar(counts, ax=axis)
-        axis.set(xlabel=f"sigma ({method or ''})", ylabel="observed error")
-    return path
+    return _density(_name(figprefix, "density_std_error"), sigma, yerror, f"sigma ({method or ''})", "observed error")
 
 
 def plot_histogram_error_per_sigma(

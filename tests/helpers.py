@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.server
+import io
 import json
+import tarfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +25,17 @@ BRANIN_SPACE = [
     {"name": "x2", "type": "float", "lower": 0, "upper": 15},
 ]
 SMALL_NT3 = ["--data", "synthetic", "--feature_subsample", "300", "--optimizer", "adam", "-lr", "0.0003"]
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    """A .tar.gz archive of ``members`` (name -> bytes), in memory."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def resolve(bench: str, argv: list[str]) -> dict:

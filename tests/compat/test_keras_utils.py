@@ -271,3 +271,14 @@ def test_plot_metrics_writes_a_png_per_metric(tmp_path):
     paths = candle.plot_metrics(history, title="t", outdir=str(tmp_path), add_lr=True)
     assert sorted(Path(p).name for p in paths) == ["acc.png", "loss.png"]
     assert all(Path(p).stat().st_size > 1000 for p in paths)
+
+
+def test_thread_counts_after_tensorflow_started_warn(monkeypatch, capsys):
+    pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
+    tf.constant(1.0) + 1.0  # TensorFlow now runs: its pools are fixed
+    monkeypatch.setenv("NUM_INTRA_THREADS", "1")
+    monkeypatch.setenv("NUM_INTER_THREADS", "1")
+    candle.set_parallelism_threads()
+    assert "take effect only before its first use" in capsys.readouterr().err

@@ -10,12 +10,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import serving
+from helpers import serving, tar_gz
 
 pytest.importorskip("keras")
 pytest.importorskip("torch")
@@ -28,16 +27,6 @@ def _csv(rows: np.ndarray, header: list[str] | None = None) -> bytes:
     lines = [",".join(header)] if header else []
     lines += [",".join(str(v) for v in row) for row in rows]
     return ("\n".join(lines) + "\n").encode()
-
-
-def _tar_gz(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, body in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            archive.addfile(info, io.BytesIO(body))
-    return buffer.getvalue()
 
 
 def _data_files() -> dict[str, bytes]:
@@ -61,7 +50,7 @@ def _data_files() -> dict[str, bytes]:
     measured = rng.normal(size=(90, 12)).round(4) + kinds[:, None]
     type_rows = [[int(k), f"s{i}", *m] for i, (k, m) in enumerate(zip(kinds, measured, strict=True))]
     type_header = ["type", "sample"] + [f"f{i}" for i in range(12)]
-    files["/type-class.tar.gz"] = _tar_gz(
+    files["/type-class.tar.gz"] = tar_gz(
         {
             "type-class/type_train.csv": _csv(np.array(type_rows[:70], dtype=object), type_header),
             "type-class/type_test.csv": _csv(np.array(type_rows[70:], dtype=object), type_header),
@@ -73,7 +62,7 @@ def _data_files() -> dict[str, bytes]:
             x = rng.random((30, 10)).round(4)
             members[f"P3B1_like_data/task{task}_{fold}_train_feature.csv"] = _csv(x)
             members[f"P3B1_like_data/task{task}_{fold}_train_label.csv"] = _csv(rng.integers(0, classes, (30, 1)))
-    files["/P3B1_like_data.tar.gz"] = _tar_gz(members)
+    files["/P3B1_like_data.tar.gz"] = tar_gz(members)
     return files
 
 

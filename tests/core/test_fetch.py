@@ -4,27 +4,16 @@ import hashlib
 import io
 import subprocess
 import sys
-import tarfile
 import zipfile
 
 import numpy as np
 import pytest
-from helpers import serving
+from helpers import serving, tar_gz
 
 from candle_core import CandleError
 from candle_core.data.fetch import fetch
 
 GOOD = b"0,1.5,2.5\n1,3.5,4.5\n" * 1000
-
-
-def _tar(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -37,8 +26,8 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 FILES = {
     "/data/good.csv": GOOD,
-    "/data/bundle.tar.gz": _tar({"bundle/a.csv": GOOD, "bundle/b.csv": b"1,2\n"}),
-    "/data/evil.tar.gz": _tar({"ok.csv": b"1\n", "../escaped.csv": b"pwned\n"}),
+    "/data/bundle.tar.gz": tar_gz({"bundle/a.csv": GOOD, "bundle/b.csv": b"1,2\n"}),
+    "/data/evil.tar.gz": tar_gz({"ok.csv": b"1\n", "../escaped.csv": b"pwned\n"}),
     "/data/evil.zip": _zip({"ok.csv": b"1\n", "../../escaped.csv": b"pwned\n"}),
 }
 
@@ -156,7 +145,7 @@ def test_a_damaged_cached_file_is_downloaded_again(tmp_path):
 
 
 def test_an_archive_bomb_is_not_unpacked(tmp_path):
-    bomb = _tar({"bomb/zeros.csv": b"0" * (20 << 20)})  # 20 MiB of zeros in a few KiB
+    bomb = tar_gz({"bomb/zeros.csv": b"0" * (20 << 20)})  # 20 MiB of zeros in a few KiB
     with serving({"/data/bomb.tar.gz": bomb}) as (base, _):
         with pytest.raises(CandleError, match="more than 100x its size"):
             fetch(base + "data/bomb.tar.gz", tmp_path, unpack=True)
