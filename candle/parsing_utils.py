@@ -55,7 +55,7 @@ def parse_from_dictlist(dictlist: Sequence[Mapping[str, Any]], parser: argparse.
         options: dict[str, Any] = {
             "dest": keyword.name,
             "type": _converter(keyword),
-            "default": None if keyword.default is UNSET else keyword.default,
+            "default": argparse.SUPPRESS if keyword.default is UNSET else keyword.default,  # absent, as CANDLE
             "help": keyword.help or "",
         }
         if keyword.is_bool:

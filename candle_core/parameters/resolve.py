@@ -75,7 +75,8 @@ def _passes_through(keyword: Keyword, value: Any) -> bool:
     from candle_core.keywords import ORIGIN, READ_BY_CANDLE
 
     standard = keyword.origin == ORIGIN and keyword.name in READ_BY_CANDLE
-    return isinstance(value, list) and not keyword.is_list and not standard
+    one_value = not keyword.is_list and keyword.action != "list-of-lists"
+    return isinstance(value, list) and one_value and not standard
 
 
 def _mismatch(where: str, key: str, value: Any, exc: ValueMismatch) -> str:

@@ -82,7 +82,6 @@ def test_labels_beyond_classes_are_a_clear_error(file_server, candle):
     "flags, words",
     [
         (["--classes", "13", "2"], "feature_names names 3 tasks but classes gives 2"),
-        (["--n_fold", "2"], "trains one fold"),
         (["--ind_nnet_spec", "32:32"], "ind_nnet_spec has 2 task stacks"),
     ],
 )

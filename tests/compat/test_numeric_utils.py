@@ -54,6 +54,7 @@ def test_parse_from_dictlist_adds_typed_options():
     )
     args = parser.parse_args(["--dense", "10", "5", "--shuffle", "--spec", "1,2:3", "--mode", "vae"])
     assert args.dense == [10, 5] and args.shuffle is True and args.spec == [[1, 2], [3]] and args.mode == "vae"
+    assert vars(parser.parse_args([])) == {"shuffle": False, "mode": "ae"}  # no default: absent, as in CANDLE
     with pytest.raises(SystemExit):
         parser.parse_args(["--dense", "ten"])
     with pytest.raises(CandleError, match="unknown definition key"):
