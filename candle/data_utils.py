@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from candle_core.data.tabular import Scaler
+from candle_core.data.tabular import Scaler, one_hot
 
 DEFAULT_SEED = 7102
 
@@ -18,8 +18,7 @@ def to_categorical(y: Any, num_classes: int | None = None) -> np.ndarray:
     labels = np.asarray(y, dtype=np.int64)
     if labels.ndim > 1 and labels.shape[-1] == 1:
         labels = labels[..., 0]
-    count = int(num_classes) if num_classes else int(labels.max()) + 1
-    return np.eye(count, dtype=np.float32)[labels]
+    return one_hot(labels, int(num_classes) if num_classes else int(labels.max()) + 1)
 
 
 def _scaled(matrix: np.ndarray, scaling: str | None) -> np.ndarray:

@@ -122,11 +122,16 @@ def keras_default_config() -> dict[str, Any]:
     }
 
 
-def set_seed(seed: int) -> None:
-    """Seed Python, numpy and the frameworks the script has loaded (Keras/TensorFlow, torch)."""
+def seed_python_and_numpy(seed: int) -> None:
+    """Seed Python's and numpy's global generators (and fix string hashing for child processes)."""
     os.environ["PYTHONHASHSEED"] = "0"
     random.seed(seed)
     np.random.seed(seed)
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy and the frameworks the script has loaded (Keras/TensorFlow, torch)."""
+    seed_python_and_numpy(seed)
     if "keras" in sys.modules or "tensorflow" in sys.modules or framework() == "keras":
         import keras
 

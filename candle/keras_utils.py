@@ -3,6 +3,7 @@ backends share, run records and timeouts as ``candle run`` writes and applies th
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -52,8 +53,8 @@ def build_initializer(
 def compute_trainable_params(model: Any) -> dict[str, int]:
     """Trainable, non-trainable and total parameter counts of a Keras model or a torch module."""
     if hasattr(model, "trainable_weights"):
-        trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
-        frozen = sum(int(w.numpy().size) for w in model.non_trainable_weights)
+        trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+        frozen = sum(math.prod(w.shape) for w in model.non_trainable_weights)
     else:
         parameters = list(model.parameters())
         trainable = sum(p.numel() for p in parameters if p.requires_grad)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from candle.helper_utils import optimizer_spec, set_torch_threads
+from candle.helper_utils import optimizer_spec, seed_python_and_numpy, set_torch_threads
 from candle_core.initializers import initial_kernel
 from candle_plugins.backends.torch.backend import torch_optimizer
 
@@ -29,9 +27,7 @@ ACTIVATIONS = {
 
 def set_pytorch_seed(seed: int) -> None:
     """Seed Python, numpy and torch (all devices)."""
-    os.environ["PYTHONHASHSEED"] = "0"
-    random.seed(seed)
-    np.random.seed(seed)
+    seed_python_and_numpy(seed)
     torch.manual_seed(seed)
 
 

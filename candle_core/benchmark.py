@@ -148,6 +148,7 @@ def finalize_parameters(bmk: Benchmark, argv: Sequence[str] | None = None) -> di
     given, and ``ckpt_directory`` defaults to ``<run_dir>/ckpts`` (where ``candle run`` keeps them). User errors are
     printed as one line each and exit with status 2; ``-h`` prints the keywords.
     """
+    from candle_core.checkpoint import checkpoint_directory
     from candle_core.parameters.command_line import keyword_parser, parse_keyword_flags
     from candle_core.parameters.registry import build_registry
     from candle_core.parameters.resolve import resolve_parameters
@@ -171,7 +172,7 @@ def finalize_parameters(bmk: Benchmark, argv: Sequence[str] | None = None) -> di
     params = dict(resolved.values)
     params["output_dir"] = params["run_dir"]
     params.setdefault("logfile", None)  # as CANDLE: scripts read params["logfile"]
-    params.setdefault("ckpt_directory", str(Path(params["run_dir"]) / "ckpts"))  # where candle run keeps them
+    params["ckpt_directory"] = str(checkpoint_directory(params, params["run_dir"]))  # where candle run keeps them
     write_final_parameters(Path(params["run_dir"]), resolved.values)
     import numpy
 

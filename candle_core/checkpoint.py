@@ -55,9 +55,14 @@ def _fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
+def checkpoint_directory(params: Mapping[str, Any], run_dir: str | Path) -> Path:
+    """``ckpt_directory`` when given, else ``<run_dir>/ckpts``."""
+    return Path(params.get("ckpt_directory") or Path(run_dir) / "ckpts")
+
+
 class Checkpoints:
     def __init__(self, params: Mapping[str, Any], run_dir: Path) -> None:
-        self.directory = Path(params.get("ckpt_directory") or Path(run_dir) / "ckpts")
+        self.directory = checkpoint_directory(params, run_dir)
         self.restart_mode = params.get("ckpt_restart_mode", "off")
         self.interval = int(params.get("ckpt_save_interval") or 0)
         self.skip = int(params.get("ckpt_skip_epochs") or 0)

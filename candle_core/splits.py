@@ -163,12 +163,12 @@ def partitioned(dataset: Dataset, params: Mapping[str, Any]) -> Dataset:
     asked for; seeded by ``rng_seed``, so every rank and every fold of a run sees the same split."""
     seed = int(params.get("rng_seed") or 0)
     n_fold = int(params.get("n_fold") or 1)
-    if uq_mode(params) is None and n_fold == 1:
+    mode = uq_mode(params)
+    if mode is None and n_fold == 1:
         return dataset
     x_pool, y_pool = _concat(dataset.x_train, dataset.x_val), _concat(dataset.y_train, dataset.y_val)
     x_test, y_test = dataset.x_test, dataset.y_test
     described: dict[str, Any] = {}
-    mode = uq_mode(params)
     if mode is not None:
         n_test = 0 if x_test is None else len(x_test)
         parts = uq_partition(len(dataset.x_train), n_test, len(dataset.x_val), params, seed)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from candle_core import directories
 from candle_core.errors import CandleError, did_you_mean
+from candle_core.keywords import ORIGIN, READ_BY_CANDLE
 from candle_core.limits import shorten
 from candle_core.parameters.command_line import ParsedFlags
 from candle_core.parameters.config_file import read_config_file
@@ -72,8 +73,6 @@ def locate_config_file(text: str, benchmark: Benchmark) -> Path:
 
 def _passes_through(keyword: Keyword, value: Any) -> bool:
     """A model file's list for a one-value keyword that candle itself does not read."""
-    from candle_core.keywords import ORIGIN, READ_BY_CANDLE
-
     standard = keyword.origin == ORIGIN and keyword.name in READ_BY_CANDLE
     one_value = not keyword.is_list and keyword.action != "list-of-lists"
     return isinstance(value, list) and one_value and not standard
