@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import io
 import json
+import re
 import tarfile
 import threading
 import time
@@ -25,6 +26,16 @@ BRANIN_SPACE = [
     {"name": "x2", "type": "float", "lower": 0, "upper": 15},
 ]
 SMALL_NT3 = ["--data", "synthetic", "--feature_subsample", "300", "--optimizer", "adam", "-lr", "0.0003"]
+
+
+def check_timeout_decision(stop_reason: str, limit: float) -> None:
+    """The timeout stopped the run by its own rule: the elapsed time and the next epoch's estimate
+    it recorded would have ended past ``limit`` (no bound on how fast the machine is)."""
+    pattern = r"timeout: ([\d.]+) s elapsed and the next epoch \(~([\d.]+) s\) would end after the (\S+) s limit"
+    match = re.fullmatch(pattern, stop_reason)
+    assert match, stop_reason
+    elapsed, next_epoch, stated = (float(g) for g in match.groups())
+    assert stated == limit and elapsed + next_epoch >= limit - 0.1  # the message rounds to 0.1 s
 
 
 def tar_gz(members: dict[str, bytes]) -> bytes:
