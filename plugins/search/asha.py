@@ -76,6 +76,10 @@ class SuccessiveHalving(SearchAlgorithm):
                     return Proposal(params, warm_start=trial.id, checkpoint=True)
         return None
 
+    def _new_configuration(self) -> dict:
+        """A configuration to start at the bottom of a bracket: random here, model-based in BOHB."""
+        return self.space.sample(self.rng)
+
     def ask(self, n: int) -> list[Proposal]:
         proposals = []
         for _ in range(n):
@@ -83,7 +87,7 @@ class SuccessiveHalving(SearchAlgorithm):
             if proposal is None:
                 rung = self.started % len(self.budgets) if self.brackets else 0
                 self.started += 1
-                proposal = Proposal({**self.space.sample(self.rng), "epochs": self.budgets[rung]}, checkpoint=True)
+                proposal = Proposal({**self._new_configuration(), "epochs": self.budgets[rung]}, checkpoint=True)
             self.pending.add((_config_key(proposal.params), self._rung(proposal.params)))
             proposals.append(proposal)
         return proposals

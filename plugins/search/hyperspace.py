@@ -6,6 +6,7 @@ Each numeric (int, float) parameter's range is cut into two halves that overlap 
 at most ``max_split`` of them (default 4, the first numeric ones; others keep their full range).
 Free workers are served by the subspaces in turn; each subspace's optimizer learns only from its
 own trials, and the search reports the best trial over all. Trials are named ``s<subspace>_<n>``.
+The ``mbo`` options (``surrogate``, ``initial_design``, ...) pass through to every subspace.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from candle_core.search.trial import Proposal, SearchAlgorithm, Trial
 from candle_plugins.search.mbo import ModelBasedSearch
 
 LABEL = re.compile(r"^s(\d+)_(\d+)$")
+MBO_OPTIONS = ("surrogate", "initial_design", "max_history", "candidates", "trees", "lcb_lambda")
 
 
 def subspaces(space: SearchSpace, overlap: float, max_split: int) -> list[SearchSpace]:
@@ -48,9 +50,7 @@ class HyperSpace(SearchAlgorithm):
         overlap = self.option("overlap", 0.25, float, "[0, 1)")
         spaces = subspaces(self.space, overlap, self.option("max_split", 4, int, "[0, inf)"))
         share = max(1, self.budget // len(spaces))
-        mbo_options = {
-            k: v for k, v in self.options.items() if k in ("initial_design", "candidates", "trees", "lcb_lambda")
-        }
+        mbo_options = {k: v for k, v in self.options.items() if k in MBO_OPTIONS}
         mbo_options.setdefault("initial_design", max(2, min(share // 2, 2 * len(self.space))))
         self.optimizers = [
             ModelBasedSearch(s, self.objective, int(self.rng.integers(2**31)), share, 1, mbo_options) for s in spaces

@@ -1,23 +1,39 @@
-"""Model-based optimization, as CANDLE's mlrMBO workflow: a random-forest surrogate and a
-confidence-bound infill that proposes several points per round (qLCB).
+"""Model-based optimization: a Gaussian-process surrogate (default) or CANDLE mlrMBO's random
+forest, proposing several points per round.
 
-After an initial random design (``initial_design``, default max(2 x parameters, workers, 4)
-points), each round fits a random forest (scikit-learn, ``trees`` trees) to the trials so far,
-in the space's [0, 1] coordinates (so int, float, log-scaled, logical, categorical and ordered
-parameters mix), scores candidates — random points and perturbations of the best ones — by
-mean − λ·std of the trees' predictions, with one λ drawn per proposed point from an exponential
-distribution of mean ``lcb_lambda`` (default 1; small λ exploits, large λ explores), and proposes
-the best candidate for each λ, never a point already tried or pending.
+After an initial Latin-hypercube design (``initial_design``, default max(D + 1, workers, 5)
+points for D parameters), each round fits the surrogate to every finished trial:
+
+* ``surrogate=gp`` (default): see ``candle_plugins.search.gp`` (Matérn-5/2 ARD GP, warped
+  outputs, multi-start LogEI, integers and categories snapped inside the acquisition, a Kriging
+  believer for batches and running trials). Above ``max_history`` trials (default 300) the GP
+  sees the best half of that many and an even spread of the rest, which bounds its cost.
+* ``surrogate=forest``: a scikit-learn random forest (``trees``) scored on ``candidates`` random
+  points and perturbations of the best ones by mean − λ·std, one λ per proposal drawn from an
+  exponential of mean ``lcb_lambda`` (qLCB). For huge or mostly categorical spaces.
+
+Failed trials (a crash, no objective) count as the worst loss seen, so the model steers away
+from where they failed. ``warm_start=DIR[,DIR...]`` adds the finished trials of earlier
+experiments (their folders, or their results.sqlite) that fit this space to the model's data,
+as a prior: the initial design shrinks by as many.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import warnings
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
 from candle_core import hookimpl
+from candle_core.errors import CandleError
 from candle_core.search.trial import SearchAlgorithm
+
+SURROGATES = ("gp", "forest")
+FOREST_OPTIONS = ("candidates", "trees", "lcb_lambda")
 
 
 def _key(point: dict) -> str:
@@ -27,48 +43,145 @@ def _key(point: dict) -> str:
 class ModelBasedSearch(SearchAlgorithm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        default_design = max(2 * len(self.space), self.workers, 4)
+        self.surrogate = self.option("surrogate", "gp", str)
+        if self.surrogate not in SURROGATES:
+            raise CandleError(f"--option surrogate={self.surrogate}: expected one of {', '.join(SURROGATES)}")
+        default_design = max(len(self.space) + 1, self.workers, 5)
         self.initial_design = self.option("initial_design", default_design, int, "[1, inf)")
         self.n_candidates = self.option("candidates", 2000, int, "[1, inf)")
         self.trees = self.option("trees", 100, int, "[1, inf)")
         self.lcb_lambda = self.option("lcb_lambda", 1.0, float, "[0, inf)")
-        self.proposed: set[str] = set()
+        self.max_history = self.option("max_history", 300, int, "[10, inf)")
+        if self.surrogate == "gp":
+            unused = [name for name in FOREST_OPTIONS if name in self.options]
+            if unused:
+                warnings.warn(
+                    f"--option {', '.join(unused)}: no effect with surrogate=gp (forest options)", stacklevel=2
+                )
+        self.prior = self._earlier_trials(self.option("warm_start", "", str))
+        self.asked: Counter[str] = Counter()
+        self.design = self._design(max(0, self.initial_design - len(self.prior)))
+        self._proposer = None
 
-    def _fresh(self, point: dict) -> bool:
-        return _key(point) not in self.proposed and all(_key(t.params) != _key(point) for t in self.told)
+    # ------------------------------------------------------------------ data
+    def _earlier_trials(self, folders: str) -> list[tuple[dict, float]]:
+        """(parameters, loss) of the finished trials of earlier experiments that fit the space."""
+        from candle_core.search.store import DATABASE, ResultsStore
+
+        prior = []
+        for folder in filter(None, (f.strip() for f in folders.split(","))):
+            path = Path(folder).expanduser()
+            path = path if path.name.endswith(".sqlite") else path / DATABASE
+            if not path.is_file():
+                raise CandleError(
+                    f"--option warm_start={folder}: no {path.name} there; "
+                    "give the experiment folder of an earlier search"
+                )
+            for trial in ResultsStore(path).trials():
+                params = {name: trial.params.get(name) for name in self.space.names}
+                if trial.status == "ok" and trial.objective is not None and self._fits(params):
+                    prior.append((params, self.objective.loss(trial.objective)))
+        return prior
+
+    def _fits(self, params: dict) -> bool:
+        for p in self.space:
+            value = params[p.name]
+            if p.type in ("int", "float"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not p.lower <= value <= p.upper:
+                    return False
+            elif value not in p.choices:
+                return False
+        return True
+
+    def _history(self) -> tuple[list[dict], np.ndarray]:
+        """Parameters and losses of every finished trial (and the warm-start prior); a failed
+        trial gets the worst loss seen."""
+        points, losses = [p for p, _ in self.prior], [loss for _, loss in self.prior]
+        failed = []
+        for trial in self.told:
+            loss = None if trial.objective is None else self.objective.loss(trial.objective)
+            if trial.status == "ok" and loss is not None and math.isfinite(loss):
+                points.append(trial.params)
+                losses.append(loss)
+            else:
+                failed.append(trial.params)
+        if failed and losses:
+            worst = max(losses)
+            points += failed
+            losses += [worst] * len(failed)
+        return points, np.array(losses, dtype=float)
+
+    def _pending(self) -> list[dict]:
+        waiting = self.asked - Counter(_key(t.params) for t in self.told)
+        return [json.loads(key) for key in waiting.elements()]
+
+    # ------------------------------------------------------------------ proposals
+    def _design(self, size: int) -> list[dict]:
+        if not size or not len(self.space):
+            return []
+        from scipy.stats import qmc
+
+        unit = qmc.LatinHypercube(d=len(self.space), seed=self.rng).random(size)
+        return [self.space.decode(row) for row in unit]
 
     def ask(self, n: int) -> list[dict]:
-        scored = self.scored()
-        if len(self.proposed) + len(self.told) < self.initial_design or len(scored) < 2:
-            points = [self.space.sample(self.rng) for _ in range(n)]
-        else:
-            points = self._infill(scored, n)
+        points: list[dict] = []
+        while self.design and len(points) < n:
+            points.append(self.design.pop(0))
+        if len(points) < n:
+            history, losses = self._history()
+            if len(set(losses.tolist())) < 2:
+                points += [self.space.sample(self.rng) for _ in range(n - len(points))]
+            elif self.surrogate == "gp":
+                points += self._gp_infill(history, losses, points, n - len(points))
+            else:
+                points += self._forest_infill(history, losses, n - len(points))
         for point in points:
-            self.proposed.add(_key(point))
+            self.asked[_key(point)] += 1
         return points
 
-    def _infill(self, scored: list, n: int) -> list[dict]:
+    def _subsample(self, history: list[dict], losses: np.ndarray) -> tuple[list[dict], np.ndarray]:
+        if len(losses) <= self.max_history:
+            return history, losses
+        order = np.argsort(losses)
+        keep = self.max_history // 2
+        rest = order[keep:][np.linspace(0, len(order) - keep - 1, self.max_history - keep).astype(int)]
+        chosen = np.concatenate([order[:keep], rest])
+        return [history[i] for i in chosen], losses[chosen]
+
+    def _gp_infill(self, history: list[dict], losses: np.ndarray, chosen: list[dict], n: int) -> list[dict]:
+        from candle_plugins.search.gp import Proposer
+
+        if self._proposer is None:
+            self._proposer = Proposer(self.space, self.rng)
+        encoding = self._proposer.encoding
+        history, losses = self._subsample(history, losses)
+        x = np.array([encoding.encode(p) for p in history])
+        pending = [encoding.encode(p) for p in self._pending() + chosen]
+        vectors = self._proposer.propose(x, losses, n, np.array(pending) if pending else None)
+        return [encoding.decode(v) for v in vectors]
+
+    def _forest_infill(self, history: list[dict], losses: np.ndarray, n: int) -> list[dict]:
         from sklearn.ensemble import RandomForestRegressor
 
-        x = np.array([self.space.encode(params) for params, _ in scored])
-        y = np.array([loss for _, loss in scored])
+        x = np.array([self.space.encode(params) for params in history])
         forest = RandomForestRegressor(
             n_estimators=self.trees, min_samples_leaf=1, random_state=int(self.rng.integers(2**31))
         )
-        forest.fit(x, y)
-        best = x[np.argsort(y)[:5]]
+        forest.fit(x, losses)
+        best = x[np.argsort(losses)[:5]]
         local = best[self.rng.integers(len(best), size=self.n_candidates // 2)]
         local = np.clip(local + self.rng.normal(0, 0.08, local.shape), 0, 1)
         candidates = np.vstack([self.rng.random((self.n_candidates - len(local), len(self.space))), local])
         per_tree = np.stack([tree.predict(candidates) for tree in forest.estimators_])
         mean, std = per_tree.mean(axis=0), per_tree.std(axis=0)
+        taken = {_key(p) for p in history} | set(self.asked)
         points: list[dict] = []
-        chosen: set[str] = set()
         for lam in self.rng.exponential(self.lcb_lambda, size=n):
             for index in np.argsort(mean - lam * std):
                 point = self.space.decode(candidates[index])
-                if self._fresh(point) and _key(point) not in chosen:
-                    chosen.add(_key(point))
+                if _key(point) not in taken:
+                    taken.add(_key(point))
                     points.append(point)
                     break
             else:

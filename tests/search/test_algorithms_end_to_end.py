@@ -43,6 +43,7 @@ ALGORITHMS = {
     "hyperspace": ["--option", "max_split=1"],
     "asha": ["--option", "max_epochs=3"],
     "hyperband": ["--option", "max_epochs=3"],
+    "bohb": ["--option", "max_epochs=3", "--option", "random_fraction=0"],
     "pbt": ["--option", "population=2", "--option", "round_epochs=1"],
 }
 MPIEXEC = shutil.which("mpiexec", path=str(__import__("pathlib").Path(sys.executable).parent))

@@ -1,0 +1,68 @@
+"""BOHB-style multi-fidelity search: Hyperband's asynchronous brackets, with new configurations
+proposed by the Gaussian-process model of ``mbo`` instead of drawn at random.
+
+The model is fitted on the highest rung (epochs budget) that has at least D + 2 finished
+configurations, for D parameters: the most faithful budget with enough data (Falkner et al.
+2018). Configurations still running join as Kriging believers, so parallel workers do not start
+near-twins. A fraction ``random_fraction`` (default 1/3, as in BOHB) of new configurations stays
+random, which keeps the model honest where it has not looked. Options are those of ``hyperband``
+(``min_epochs``, ``max_epochs``, ``eta``) plus ``random_fraction``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from candle_core import hookimpl
+from candle_plugins.search.asha import Hyperband
+
+
+class ModelBasedHyperband(Hyperband):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.random_fraction = self.option("random_fraction", 1 / 3, float, "[0, 1]")
+        self._proposer = None
+
+    def _rung_data(self) -> tuple[list[dict], np.ndarray]:
+        """Configurations and losses of the highest rung with enough finished trials (failed
+        ones at the worst loss of their rung); empty if no rung has enough."""
+        needed = len(self.space) + 2
+        for rung in range(len(self.budgets) - 1, -1, -1):
+            trials = [t for t in self.told if self._rung(t) == rung]
+            scored = [t for t in trials if t.status == "ok" and t.objective is not None]
+            losses = [self.objective.loss(t.objective) for t in scored]
+            losses = [loss for loss in losses if math.isfinite(loss)]
+            if len(losses) < needed or len(set(losses)) < 2:
+                continue
+            worst = max(losses)
+            configurations, values = [], []
+            for trial in trials:
+                loss = self.objective.loss(trial.objective) if trial.objective is not None else math.nan
+                configurations.append({name: trial.params[name] for name in self.space.names})
+                values.append(loss if trial.status == "ok" and math.isfinite(loss) else worst)
+            return configurations, np.array(values, dtype=float)
+        return [], np.empty(0)
+
+    def _new_configuration(self) -> dict:
+        if self.rng.random() < self.random_fraction:
+            return self.space.sample(self.rng)
+        configurations, losses = self._rung_data()
+        if not configurations:
+            return self.space.sample(self.rng)
+        from candle_plugins.search.gp import Proposer
+
+        if self._proposer is None:
+            self._proposer = Proposer(self.space, self.rng)
+        encoding = self._proposer.encoding
+        x = np.array([encoding.encode(c) for c in configurations])
+        running = [json.loads(key) for key, _ in self.pending]
+        pending = np.array([encoding.encode(c) for c in running]) if running else None
+        return encoding.decode(self._proposer.propose(x, losses, 1, pending)[0])
+
+
+@hookimpl
+def candle_search_algorithms():
+    return {"bohb": lambda: ModelBasedHyperband}

@@ -1,0 +1,295 @@
+"""Gaussian-process proposals: the surrogate and acquisition shared by ``mbo`` and ``bohb``.
+
+The model is scikit-learn's ``GaussianProcessRegressor`` with a Matérn-5/2 kernel, one length
+scale per feature (ARD), times a fitted amplitude, plus a fitted white-noise term with a floor
+(noisy objectives are smoothed rather than interpolated). Its hyperparameters maximize the
+marginal likelihood times Optuna GPSampler's priors (a MAP fit, L-BFGS-B started from the
+previous fit). Inputs are the space's unit-cube features (``encoding.SpaceEncoding``: log
+scales, integers, one-hot categories). Outputs are standardized, or Yeo-Johnson warped when
+that explains them better (the larger marginal likelihood, Jacobian included), which tames heavy
+tails such as Rosenbrock's five decades.
+
+Proposals maximize log expected improvement (LogEI, Ament et al. 2023) over the best posterior
+mean at a tried point. The maximization is multi-start: the best of 2,048 random points, others
+drawn from them in proportion to their EI, and the best tried point each start L-BFGS-B on the
+continuous features (in length-scale units); integers and categories are then snapped and
+improved by trying their neighbours (each other category, each integer ±1), so the acquisition
+is always evaluated at the point that will be run. A batch (several proposals, or proposals
+while other trials run) is a Kriging believer: each chosen or pending point joins the data with
+the model's mean as its value, which removes the expected improvement around it, so W workers
+never get near-twin points.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import erfcx, log_ndtr
+
+from candle_plugins.search.encoding import SpaceEncoding
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def log_h(z: np.ndarray) -> np.ndarray:
+    """log(φ(z) + zΦ(z)), the log of expected improvement in units of σ, accurate for very
+    negative z (where EI underflows) through the scaled complementary error function."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    upper = z > -1
+    zu = z[upper]
+    out[upper] = np.log(np.exp(-0.5 * zu**2 - _LOG_SQRT_2PI) + zu * np.exp(log_ndtr(zu)))
+    zl = z[~upper]
+    ratio = np.maximum(1 + zl * math.sqrt(math.pi / 2) * erfcx(-zl / math.sqrt(2)), 1e-300)
+    out[~upper] = -0.5 * zl**2 - _LOG_SQRT_2PI + np.log(ratio)
+    return out
+
+
+def log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    """Log prior density (and gradient) over the kernel's log-hyperparameters
+    [log amplitude, log length scales..., log noise], as Optuna's GPSampler sets it: Gamma(2, 1)
+    on the amplitude, ∝ exp(-0.1/λ - 0.1·λ) on each inverse squared length scale λ (mode at
+    length 1 on the unit cube: against the short scales that chase noise), Gamma(1.1, 30) on the
+    noise variance (mode 0.003 of the standardized variance)."""
+    amplitude, scales, noise = theta[0], theta[1:-1], theta[-1]
+    gradient = np.empty_like(theta)
+    value = amplitude - math.exp(amplitude)
+    gradient[0] = 1 - math.exp(amplitude)
+    value += float(np.sum(-0.1 * np.exp(2 * scales) - 0.1 * np.exp(-2 * scales)))
+    gradient[1:-1] = -0.2 * np.exp(2 * scales) + 0.2 * np.exp(-2 * scales)
+    value += 0.1 * noise - 30 * math.exp(noise)
+    gradient[-1] = 0.1 - 30 * math.exp(noise)
+    return value, gradient
+
+
+def _map_regressor():
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    class MapRegressor(GaussianProcessRegressor):
+        """scikit-learn's GP whose hyperparameters maximize the marginal likelihood times the
+        prior above (a maximum a posteriori fit) instead of the likelihood alone."""
+
+        def log_marginal_likelihood(self, theta=None, eval_gradient=False, clone_kernel=True):
+            result = super().log_marginal_likelihood(theta, eval_gradient, clone_kernel)
+            prior, gradient = log_prior(self.kernel_.theta if theta is None else np.asarray(theta))
+            if eval_gradient:
+                return result[0] + prior, result[1] + gradient
+            return result + prior
+
+    return MapRegressor
+
+
+def output_warps(y: np.ndarray) -> list[tuple[str, np.ndarray, float]]:
+    """Candidate transforms of the losses ``y``: (name, transformed values, log Jacobian
+    Σ log |dz/dy| up to a term they share). Standardized, and Yeo-Johnson warped after
+    standardizing (scale-free); the model keeps whichever explains ``y`` better."""
+    from sklearn.preprocessing import PowerTransformer
+
+    if np.ptp(y) == 0:
+        return [("constant", np.zeros_like(y), 0.0)]
+    u = (y - y.mean()) / y.std()
+    power = PowerTransformer(method="yeo-johnson", standardize=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        z = power.fit_transform(u.reshape(-1, 1)).ravel()
+    lam, scale = float(power.lambdas_[0]), float(power._scaler.scale_[0])
+    slope = np.where(u >= 0, (lam - 1) * np.log1p(np.abs(u)), (1 - lam) * np.log1p(np.abs(u)))
+    return [("standardized", u, 0.0), ("yeo-johnson", z, float(slope.sum()) - len(y) * math.log(scale))]
+
+
+class GaussianProcessModel:
+    """A GP fitted to features ``x`` (n, D) and losses ``y`` (n,), predicting in its
+    transformed units (``warp``: standardized or Yeo-Johnson, chosen by marginal likelihood).
+    ``previous`` maps a warp's name to the hyperparameters of an earlier fit, where its fit starts
+    (else from a default: unit amplitude, length scales 0.5, noise 1e-3)."""
+
+    NOISE_FLOOR = 1e-6  # of the standardized variance, as Optuna's
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, seed: int, previous: dict[str, np.ndarray] | None = None) -> None:
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
+            length_scale=np.full(x.shape[1], 0.5), length_scale_bounds=(1e-2, 2e1), nu=2.5
+        ) + WhiteKernel(1e-3, (self.NOISE_FLOOR, 1.0))
+        regressor, previous = _map_regressor(), previous or {}
+        best, best_evidence = None, -math.inf
+        self.fits: dict[str, np.ndarray] = {}
+        for name, z, log_jacobian in output_warps(np.asarray(y, dtype=float)):
+            start = previous.get(name, kernel.theta)
+            gp = regressor(kernel.clone_with_theta(start), normalize_y=False, random_state=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # bound-hitting and convergence notes of L-BFGS-B
+                gp.fit(x, z)
+            self.fits[name] = gp.kernel_.theta
+            evidence = gp.log_marginal_likelihood_value_ + log_jacobian
+            if evidence > best_evidence:
+                best, best_evidence, self.warp, self.z = gp, evidence, name, z
+        self.theta = best.kernel_.theta
+        self._condition(x, self.z)
+
+    def _condition(self, x: np.ndarray, z: np.ndarray) -> None:
+        """Cache what predictions need: the data, K⁻¹z and the inverse Cholesky factor of K."""
+        from scipy.linalg import cho_solve, cholesky, solve_triangular
+
+        self.x, self.z = x, z
+        covariance = self._kernel(x, x) + (math.exp(self.theta[-1]) + 1e-10) * np.eye(len(x))
+        lower = cholesky(covariance, lower=True)
+        self._alpha = cho_solve((lower, True), z)
+        self._lower_inverse = solve_triangular(lower, np.eye(len(x)), lower=True)
+
+    def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Amplitude × Matérn-5/2 with the fitted length scales (as scikit-learn's kernel_)."""
+        from scipy.spatial.distance import cdist
+
+        scales = self.length_scales()
+        d = math.sqrt(5) * cdist(a / scales, b / scales)
+        return math.exp(self.theta[0]) * (1 + d + d**2 / 3) * np.exp(-d)
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of the latent function (the fitted noise left out)."""
+        k = self._kernel(np.atleast_2d(x), self.x)
+        v = k @ self._lower_inverse.T
+        variance = math.exp(self.theta[0]) - np.einsum("ij,ij->i", v, v)
+        return k @ self._alpha, np.sqrt(np.maximum(variance, 1e-18))
+
+    def believe(self, x: np.ndarray) -> GaussianProcessModel:
+        """This model with ``x`` (m, D) added at its predicted means, hyperparameters kept."""
+        mean, _ = self.predict(x)
+        clone = object.__new__(GaussianProcessModel)
+        clone.warp, clone.theta = self.warp, self.theta
+        clone._condition(np.vstack([self.x, x]), np.concatenate([self.z, mean]))
+        return clone
+
+    def length_scales(self) -> np.ndarray:
+        """The fitted length scale of each feature."""
+        return np.exp(self.theta[1:-1])
+
+    def incumbent(self) -> float:
+        """The best posterior mean at a point of the data (noise-robust best value)."""
+        mean, _ = self.predict(self.x)
+        return float(mean.min())
+
+
+class Proposer:
+    """Chooses points of a space by LogEI on a GP of the trials so far."""
+
+    def __init__(self, space, rng: np.random.Generator, raw_samples: int = 2048, starts: int = 10) -> None:
+        self.encoding = SpaceEncoding(space)
+        self.rng = rng
+        self.raw_samples, self.starts = raw_samples, starts
+        self.fits: dict[str, np.ndarray] = {}
+
+    def propose(self, x: np.ndarray, y: np.ndarray, n: int, pending: np.ndarray | None = None) -> list[np.ndarray]:
+        """``n`` feature vectors to try next, given tried features ``x`` with losses ``y`` and
+        the features of trials still running (``pending``). Runs on one thread: its matrices
+        are small, and BLAS threads only contend (three times slower on two cores)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return self._propose(x, y, n, pending)
+
+    def _propose(self, x: np.ndarray, y: np.ndarray, n: int, pending: np.ndarray | None) -> list[np.ndarray]:
+        model = GaussianProcessModel(x, y, int(self.rng.integers(2**31)), self.fits)
+        self.fits = model.fits
+        taken = np.vstack([x] + ([pending] if pending is not None and len(pending) else []))
+        if pending is not None and len(pending):
+            model = model.believe(pending)
+        chosen: list[np.ndarray] = []
+        for k in range(n):
+            point = self._maximize(model, taken)
+            chosen.append(point)
+            taken = np.vstack([taken, point])
+            if k + 1 < n:
+                model = model.believe(point[None, :])
+        return chosen
+
+    def _log_ei(self, model: GaussianProcessModel, best: float, x: np.ndarray) -> np.ndarray:
+        mean, std = model.predict(x)
+        return np.log(std) + log_h((best - mean) / std)
+
+    def _maximize(self, model: GaussianProcessModel, taken: np.ndarray) -> np.ndarray:
+        encoding, best = self.encoding, model.incumbent()
+        top = model.x[np.argsort(model.z)[:5]]
+        local = top[self.rng.integers(len(top), size=self.raw_samples // 8)]
+        local = encoding.project(local + self.rng.normal(0, 0.05, local.shape))
+        raw = np.vstack([encoding.sample(self.raw_samples, self.rng), local])
+        scores = self._log_ei(model, best, raw)
+        first = int(np.argmax(scores))
+        weights = np.exp(scores - scores[first])  # roulette: starts drawn in proportion to EI
+        weights[first] = 0.0
+        count = min(self.starts - 2, int(np.count_nonzero(weights > 0)))
+        chosen = [first]
+        if count > 0:
+            chosen += list(self.rng.choice(len(raw), size=count, replace=False, p=weights / weights.sum()))
+        starts = np.vstack([raw[chosen], model.x[np.argmin(model.z)][None, :]])
+        starts = self._ascend(model, best, starts)
+        starts = encoding.project(starts)
+        for _ in range(3):  # discrete neighbours: categories, integers ±1
+            starts = self._improve_discrete(model, best, starts)
+        scores = self._log_ei(model, best, starts)
+        for index in np.argsort(-scores):
+            if not _near(starts[index], taken):
+                return starts[index]
+        fresh = encoding.sample(64, self.rng)
+        fresh = fresh[[not _near(f, taken) for f in fresh]]
+        if len(fresh):
+            return fresh[int(np.argmax(self._log_ei(model, best, fresh)))]
+        return starts[int(np.argmax(scores))]
+
+    def _ascend(self, model: GaussianProcessModel, best: float, starts: np.ndarray) -> np.ndarray:
+        """L-BFGS-B on the continuous features from each start on its own (a start keeps its
+        place unless the ascent improved it), in units of the kernel's length scales so that
+        every direction is equally curved, with forward-difference gradients from one batched
+        prediction per step."""
+        columns = self.encoding.continuous
+        if not len(columns):
+            return starts
+        scales = model.length_scales()[columns]
+        step = 1e-6
+
+        moved = starts.copy()
+        for i, start in enumerate(starts):
+
+            def value_and_gradient(scaled: np.ndarray, start=start) -> tuple[float, np.ndarray]:
+                points = np.repeat(start[None, :], len(columns) + 1, axis=0)
+                points[:, columns] = scaled * scales
+                points[1:, columns] += step * np.eye(len(columns)) * scales
+                scores = -self._log_ei(model, best, points)
+                return float(scores[0]), (scores[1:] - scores[0]) / step
+
+            x0 = start[columns] / scales
+            bounds = [(0.0, (1.0 - 1e-6) / s) for s in scales]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = minimize(
+                    value_and_gradient,
+                    x0,
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=bounds,
+                    options={"maxiter": 100, "gtol": 1e-2},
+                )
+            if result.fun < value_and_gradient(x0)[0]:
+                moved[i, columns] = result.x * scales
+        return moved
+
+    def _improve_discrete(self, model: GaussianProcessModel, best: float, points: np.ndarray) -> np.ndarray:
+        if not self.encoding.discrete:
+            return points
+        improved = points.copy()
+        current = self._log_ei(model, best, points)
+        for i, point in enumerate(points):
+            neighbours = self.encoding.neighbours(point)
+            if not len(neighbours):
+                continue
+            scores = self._log_ei(model, best, neighbours)
+            if scores.max() > current[i]:
+                improved[i] = neighbours[int(np.argmax(scores))]
+        return improved
+
+
+def _near(point: np.ndarray, others: np.ndarray, tolerance: float = 1e-6) -> bool:
+    return bool(len(others)) and bool(np.min(np.max(np.abs(others - point), axis=1)) < tolerance)

@@ -1,0 +1,62 @@
+"""The Gaussian-process surrogate and its LogEI proposals (plugins/search/gp.py)."""
+
+import math
+
+import numpy as np
+from scipy.stats import norm, spearmanr
+
+from candle_core.search.space import Parameter, SearchSpace
+from candle_plugins.search.gp import GaussianProcessModel, Proposer, log_h
+
+
+def test_log_h_matches_the_closed_form_and_stays_finite_far_in_the_tail():
+    z = np.linspace(-8, 5, 27)
+    assert np.allclose(log_h(z), np.log(norm.pdf(z) + z * norm.cdf(z)), rtol=1e-6, atol=1e-9)
+    tail = log_h(np.array([-40.0, -400.0]))
+    assert np.all(np.isfinite(tail))
+    assert np.allclose(
+        tail,
+        -0.5 * np.array([40.0, 400.0]) ** 2 - np.log(np.array([40.0, 400.0]) ** 2) - 0.5 * math.log(2 * math.pi),
+        atol=1e-2,
+    )  # asymptote: φ(z)/z²
+
+
+def test_model_interpolates_a_smooth_function_and_is_unsure_away_from_data():
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 2))
+    f = lambda x: np.sin(4 * x[:, 0]) + x[:, 1] ** 2  # noqa: E731
+    model = GaussianProcessModel(x, f(x), seed=0)
+    new = rng.random((50, 2)) * 0.6 + 0.2
+    mean, std = model.predict(new)
+    assert spearmanr(mean, f(new)).statistic > 0.95  # in warped units: the order is what counts
+    assert np.all(model.predict(x)[1] < np.median(std))
+
+
+def test_heavy_tailed_losses_are_warped_and_noise_is_fitted():
+    rng = np.random.default_rng(1)
+    x = rng.random((30, 2))
+    heavy = np.exp(8 * x[:, 0])  # four decades, like Rosenbrock's
+    assert GaussianProcessModel(x, heavy, seed=0).warp == "yeo-johnson"
+    noisy = np.sin(3 * x[:, 0]) + rng.normal(0, 0.3, 30)
+    noise = math.exp(GaussianProcessModel(x, noisy, seed=0).theta[-1])
+    assert noise > 0.05  # a noise variance of the standardized data, not an interpolating fit
+
+
+def test_a_batch_has_no_near_twins_and_respects_the_space():
+    space = SearchSpace(
+        [
+            Parameter("x", "float", lower=0.0, upper=1.0),
+            Parameter("k", "int", lower=0, upper=5),
+            Parameter("c", "categorical", values=("a", "b", "c")),
+        ],
+        source="test",
+    )
+    proposer = Proposer(space, np.random.default_rng(0))
+    encoding = proposer.encoding
+    tried = encoding.sample(12, np.random.default_rng(1))
+    losses = np.array([(encoding.decode(t)["x"] - 0.3) ** 2 + encoding.decode(t)["k"] for t in tried])
+    batch = np.array(proposer.propose(tried, losses, 4))
+    for i, point in enumerate(batch):
+        assert np.allclose(encoding.project(point[None, :])[0], point)  # snapped: ints, one category
+        others = np.vstack([tried, np.delete(batch, i, axis=0)])
+        assert np.min(np.max(np.abs(others - point), axis=1)) > 1e-3
