@@ -58,6 +58,13 @@ class Parameter:
         values = [self.decode(i / (points - 1)) for i in range(points)] if points > 1 else [self.decode(0.5)]
         return list(dict.fromkeys(values))
 
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one this parameter can take (a number within bounds, or a choice)."""
+        if self.type in ("int", "float"):
+            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            return is_number and self.lower <= value <= self.upper
+        return value in self.choices
+
     @property
     def choices(self) -> tuple:
         if self.type == "logical":
@@ -107,6 +114,10 @@ class SearchSpace:
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         return {p.name: p.sample(rng) for p in self.parameters}
+
+    def contains(self, point: Mapping[str, Any]) -> bool:
+        """Whether ``point`` gives every parameter a value it can take (other keys are ignored)."""
+        return all(p.name in point and p.contains(point[p.name]) for p in self.parameters)
 
     def encode(self, point: Mapping[str, Any]) -> np.ndarray:
         return np.array([p.encode(point[p.name]) for p in self.parameters], dtype=float)

@@ -18,6 +18,7 @@ import numpy as np
 
 from candle_core import hookimpl
 from candle_plugins.search.asha import Hyperband
+from candle_plugins.search.mbo import with_failures
 
 
 class ModelBasedHyperband(Hyperband):
@@ -29,21 +30,12 @@ class ModelBasedHyperband(Hyperband):
     def _rung_data(self) -> tuple[list[dict], np.ndarray]:
         """Configurations and losses of the highest rung with enough finished trials (failed
         ones at the worst loss of their rung); empty if no rung has enough."""
-        needed = len(self.space) + 2
         for rung in range(len(self.budgets) - 1, -1, -1):
             trials = [t for t in self.told if self._rung(t) == rung]
-            scored = [t for t in trials if t.status == "ok" and t.objective is not None]
-            losses = [self.objective.loss(t.objective) for t in scored]
-            losses = [loss for loss in losses if math.isfinite(loss)]
-            if len(losses) < needed or len(set(losses)) < 2:
-                continue
-            worst = max(losses)
-            configurations, values = [], []
-            for trial in trials:
-                loss = self.objective.loss(trial.objective) if trial.objective is not None else math.nan
-                configurations.append({name: trial.params[name] for name in self.space.names})
-                values.append(loss if trial.status == "ok" and math.isfinite(loss) else worst)
-            return configurations, np.array(values, dtype=float)
+            points, losses = with_failures(trials, self.objective)
+            scored = sum(t.status == "ok" and t.objective is not None and math.isfinite(t.objective) for t in trials)
+            if scored >= len(self.space) + 2 and len(set(losses.tolist())) >= 2:
+                return [{name: p[name] for name in self.space.names} for p in points], losses
         return [], np.empty(0)
 
     def _new_configuration(self) -> dict:

@@ -36,6 +36,25 @@ SURROGATES = ("gp", "forest")
 FOREST_OPTIONS = ("candidates", "trees", "lcb_lambda")
 
 
+def with_failures(trials, objective, known=()) -> tuple[list[dict], np.ndarray]:
+    """Parameters and losses of the finished ``trials`` after the ``known`` (parameters, loss)
+    pairs; a failed trial (a crash, no or a non-finite objective) gets the worst loss seen, so a
+    model steers away from where trials fail."""
+    points, losses = [p for p, _ in known], [loss for _, loss in known]
+    failed = []
+    for trial in trials:
+        loss = None if trial.objective is None else objective.loss(trial.objective)
+        if trial.status == "ok" and loss is not None and math.isfinite(loss):
+            points.append(trial.params)
+            losses.append(loss)
+        else:
+            failed.append(trial.params)
+    if failed and losses:
+        points += failed
+        losses += [max(losses)] * len(failed)
+    return points, np.array(losses, dtype=float)
+
+
 def _key(point: dict) -> str:
     return json.dumps(point, sort_keys=True, default=str)
 
@@ -79,37 +98,13 @@ class ModelBasedSearch(SearchAlgorithm):
                 )
             for trial in ResultsStore(path).trials():
                 params = {name: trial.params.get(name) for name in self.space.names}
-                if trial.status == "ok" and trial.objective is not None and self._fits(params):
+                if trial.status == "ok" and trial.objective is not None and self.space.contains(params):
                     prior.append((params, self.objective.loss(trial.objective)))
         return prior
 
-    def _fits(self, params: dict) -> bool:
-        for p in self.space:
-            value = params[p.name]
-            if p.type in ("int", "float"):
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not p.lower <= value <= p.upper:
-                    return False
-            elif value not in p.choices:
-                return False
-        return True
-
     def _history(self) -> tuple[list[dict], np.ndarray]:
-        """Parameters and losses of every finished trial (and the warm-start prior); a failed
-        trial gets the worst loss seen."""
-        points, losses = [p for p, _ in self.prior], [loss for _, loss in self.prior]
-        failed = []
-        for trial in self.told:
-            loss = None if trial.objective is None else self.objective.loss(trial.objective)
-            if trial.status == "ok" and loss is not None and math.isfinite(loss):
-                points.append(trial.params)
-                losses.append(loss)
-            else:
-                failed.append(trial.params)
-        if failed and losses:
-            worst = max(losses)
-            points += failed
-            losses += [worst] * len(failed)
-        return points, np.array(losses, dtype=float)
+        """Parameters and losses of every finished trial, after the warm-start prior's."""
+        return with_failures(self.told, self.objective, self.prior)
 
     def _pending(self) -> list[dict]:
         waiting = self.asked - Counter(_key(t.params) for t in self.told)

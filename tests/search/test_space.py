@@ -6,7 +6,7 @@ import pytest
 from helpers import SHARED_MODELS
 
 from candle_core import CandleError
-from candle_core.search.space import load_space
+from candle_core.search.space import Parameter, SearchSpace, load_space
 
 
 def write(tmp_path, entries, name="space.json"):
@@ -123,3 +123,14 @@ def test_space_values_must_fit_their_keywords(candle, tmp_path, entry, words):
     path = write(tmp_path, [entry])
     done = candle("search", "nt3", "--space", str(path), "--budget", "1", "--data", "synthetic")
     assert done.code == 2 and words in done.err and "Traceback" not in done.err
+
+
+def test_contains_checks_bounds_types_and_choices():
+    space = SearchSpace(
+        [Parameter("lr", "float", lower=0.001, upper=0.1), Parameter("opt", "categorical", values=("sgd", "adam"))]
+    )
+    assert space.contains({"lr": 0.01, "opt": "adam", "other": 1})
+    assert not space.contains({"lr": 0.5, "opt": "adam"})
+    assert not space.contains({"lr": True, "opt": "adam"})  # a logical is not a number here
+    assert not space.contains({"lr": 0.01, "opt": "rmsprop"})
+    assert not space.contains({"opt": "adam"})
