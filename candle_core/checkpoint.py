@@ -148,16 +148,23 @@ class Checkpoints:
 
     # ------------------------------------------------------------------ saving
     def save(
-        self, backend: Backend, model: Any, epoch: int, logs: Mapping[str, float], meta: Mapping[str, Any]
+        self,
+        backend: Backend,
+        model: Any,
+        epoch: int,
+        logs: Mapping[str, float],
+        meta: Mapping[str, Any],
+        always: bool = False,
     ) -> None:
-        """Write the checkpoints due after ``epoch``."""
+        """Write the checkpoints due after ``epoch`` (``always``: a periodic one whatever the
+        interval, as before a walltime)."""
         if epoch <= self.skip:
             return
         value = logs.get(self.best_metric)
         is_best = self.save_best and value is not None and improved(self.best_metric, value, self.best_value)
         if is_best:
             self.best_value = value
-        periodic = self.interval > 0 and epoch % self.interval == 0
+        periodic = always or (self.interval > 0 and epoch % self.interval == 0)
         if not (periodic or is_best):
             return
         meta = {**meta, "epoch": epoch, "logs": dict(logs), "best_value": self.best_value, "backend": backend.name}

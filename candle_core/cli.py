@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from candle_core.cluster import walltime
 from candle_core.errors import CandleError, PeerLost, warn_user
 from candle_core.table import print_table
 
@@ -53,7 +54,7 @@ def _resolve(args: argparse.Namespace, keyword_argv: Sequence[str]):
 # --------------------------------------------------------------------------- commands
 def command_run(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from candle_core.data_parallel import refuse_lone_ranks
-    from candle_core.run import run_benchmark
+    from candle_core.run import WALLTIME_STOP, run_benchmark
 
     manager, benchmark, _, resolved = _resolve(args, rest)
     refuse_lone_ranks(resolved.values)
@@ -70,6 +71,8 @@ def command_run(args: argparse.Namespace, rest: Sequence[str]) -> int:
     if final:
         print("candle: last epoch: " + ", ".join(f"{name} {value:.4g}" for name, value in final.items()))
     print(f"candle: outputs in {resolved.values['run_dir']}")
+    if results["stop_reason"] == WALLTIME_STOP:
+        return walltime.STOPPED_EXIT_CODE
     return 0
 
 
@@ -200,6 +203,24 @@ def command_uq(args: argparse.Namespace, rest: Sequence[str]) -> int:
     return command_bootstrap(args, rest)
 
 
+def command_submit(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.cluster.commands import command_submit as submit
+
+    return submit(args, rest)
+
+
+def command_jobs(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.cluster.commands import command_jobs as jobs
+
+    return jobs(args, rest)
+
+
+def command_cancel(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from candle_core.cluster.commands import command_cancel as cancel
+
+    return cancel(args, rest)
+
+
 def command_container(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from candle_containers.cli import command_container as container
 
@@ -219,6 +240,9 @@ COMMANDS = {
     "infer": command_infer,
     "uq": command_uq,
     "env": command_env,
+    "submit": command_submit,
+    "jobs": command_jobs,
+    "cancel": command_cancel,
 }
 BENCHMARK_COMMANDS = {
     "run": "train and evaluate a benchmark",
@@ -258,6 +282,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         command.add_argument("benchmark", help="benchmark name (see 'candle list')")
         if name == "upf":
             command.add_argument("file", help="UPF file: one JSON object per line")
+            command.add_argument(
+                "--shard", metavar="I/N", help="run only the parameter sets I, I+N, I+2N, ... (0-based; job arrays)"
+            )
         add_search_options(command, upf=name == "upf")
     command = commands["results"] = sub.add_parser(
         "results", help="ranked trials of a search", description="ranked trials of a search", allow_abbrev=False
@@ -281,6 +308,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
 
     text = "container images: print a recipe, build an image, run a command inside one"
     add_container_options(sub.add_parser("container", help=text, description=text, allow_abbrev=False))
+    from candle_core.cluster.commands import add_submit_options
+
+    text = "write a batch script (Slurm, PBS, LSF) for a candle command and submit it"
+    command = commands["submit"] = sub.add_parser(
+        "submit", help=text, description=text, allow_abbrev=False, usage="candle submit [options] -- candle COMMAND ..."
+    )
+    add_submit_options(command)
+    for name, text in (
+        ("jobs", "the batch jobs of an experiment and their states"),
+        ("cancel", "cancel the queued and running batch jobs of an experiment"),
+    ):
+        command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
+        command.add_argument("experiment_dir", help="the experiment directory the jobs were submitted for")
+        if name == "cancel":
+            command.add_argument("job", nargs="*", help="only these job ids (default: all of the experiment's)")
     for name, text in (
         ("list", "list the benchmarks"),
         ("plugins", "list the plugins: family, name, module, version"),
@@ -312,8 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             print(f"candle {args.command}: error: name a benchmark (see 'candle list')", file=sys.stderr)
             return EXIT_USER_ERROR
-    elif rest and args.command not in ("search", "upf", "uq", "container"):
+    elif rest and args.command not in ("search", "upf", "uq", "container", "submit"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command in ("run", "search", "upf", "uq"):
+        walltime.on_warning()  # a batch job's warning before its walltime: stop cleanly, not die
     try:
         return COMMANDS[args.command](args, rest)
     except CandleError as exc:

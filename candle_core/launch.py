@@ -79,9 +79,9 @@ def launcher_command(command: Sequence[str], hosts: Sequence[str], launcher: str
     n, placed = len(hosts), slots(hosts)
     if launcher is None:
         launcher = os.environ.get("CANDLE_LAUNCHER") or _detect_launcher()
-    if launcher == "srun":
-        nodes = ",".join(host for host, _ in placed)
-        return ["srun", f"--ntasks={n}", f"--nodelist={nodes}", "--distribution=arbitrary", *command]
+    if launcher == "srun":  # arbitrary distribution: one node per task; --overlap: the parents' cores
+        nodes = ",".join(hosts)
+        return ["srun", "--overlap", f"--ntasks={n}", f"--nodelist={nodes}", "--distribution=arbitrary", *command]
     mpiexec = find_mpiexec()
     if mpiexec is None:
         raise CandleError("launch: no mpiexec found beside Python or on PATH (pip install 'candle[mpi]')")
@@ -103,6 +103,12 @@ def _detect_launcher() -> str:
     return "openmpi" if "Open MPI" in version or "OpenRTE" in version else "hydra"
 
 
+def node_name() -> str:
+    """This process's node as its launcher knows it: Slurm's node name inside a Slurm step (several
+    nodes may share a host), else the host name."""
+    return os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+
+
 def launch(
     command: Sequence[str],
     comm,
@@ -119,7 +125,7 @@ def launch(
     file for the child's stdout and stderr (else the first rank's stdout); ``env``: variables
     added to the scrubbed environment; ``timeout``: seconds before the child is killed.
     """
-    hosts = comm.allgather(socket.gethostname())
+    hosts = comm.allgather(node_name())
     code = np.zeros(1, dtype=np.int64)
     if comm.Get_rank() == 0:
         try:

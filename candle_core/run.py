@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from candle_core.atomic import write_json_atomic, write_text_atomic
+from candle_core.cluster import walltime
 from candle_core.errors import CandleError
 from candle_core.objective import is_maximized
 from candle_core.parameters.config_file import format_config
@@ -42,6 +43,9 @@ def write_final_parameters(run_dir: Path, values: Mapping[str, Any]) -> None:
     write_text_atomic(run_dir / FINAL_PARAMS_TEXT, format_config(plain))
 
 
+WALLTIME_STOP = "walltime: the batch job's warning came; stopped with a checkpoint, resumable (ckpt_restart_mode auto)"
+
+
 def timeout_reason(elapsed: float, last_epoch_seconds: float, timeout: float) -> str | None:
     """CANDLE's ``timeout`` (seconds, <= 0: none) as candle applies it: training stops when the
     next epoch, if as long as the last, would end after the limit. The reason, or None."""
@@ -58,8 +62,8 @@ class RunContext:
 
     Call ``end_epoch(epoch, metrics)`` after each epoch; it writes the history, notifies
     plugins, moves the progress bar, and returns False when training must stop (CANDLE's
-    ``timeout``: the next epoch would not end before it). Call ``stop(reason)`` to stop for
-    another reason (early stopping).
+    ``timeout``: the next epoch would not end before it; the batch job's walltime warning,
+    ``cluster.walltime``). Call ``stop(reason)`` to stop for another reason (early stopping).
     """
 
     def __init__(
@@ -102,6 +106,8 @@ class RunContext:
         reason = timeout_reason(self.elapsed, seconds, self._timeout)
         if reason:
             self.stop(reason)
+        if walltime.warned():
+            self.stop(WALLTIME_STOP)
         return self.stop_reason is None
 
     def restore_history(self, rows: list[dict[str, float]]) -> None:

@@ -32,7 +32,7 @@ from candle_core.initializers import initial_weights
 from candle_core.metrics import evaluate
 from candle_core.model import ModelSpec
 from candle_core.objective import improved
-from candle_core.run import RunContext
+from candle_core.run import WALLTIME_STOP, RunContext
 
 MODEL_DIR = "model"
 LATENT_PNG = "latent.png"
@@ -124,8 +124,15 @@ def fit(
         keep_going = context.end_epoch(epoch, logs)
         if parallel is not None:  # the timeout is measured on rank 0
             keep_going = bool(parallel.same_on_all(int(keep_going)))
-        if writes:
-            checkpoints.save(backend, model, epoch, logs, {"state": asdict(state), "history": context.history})
+        if writes:  # stopping for the walltime: a checkpoint whatever the interval, for the next job
+            checkpoints.save(
+                backend,
+                model,
+                epoch,
+                logs,
+                {"state": asdict(state), "history": context.history},
+                always=context.stop_reason == WALLTIME_STOP,
+            )
         if stop:
             context.stop(stop)
         if stop or not keep_going:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from candle_core.atomic import write_text_atomic
+from candle_core.cluster import walltime
 from candle_core.errors import CandleError
 from candle_core.gpu_slots import GpuRequest
 from candle_core.limits import UPF_FILE_LIMIT, read_limited_text
@@ -37,7 +38,8 @@ def _options(pairs: Sequence[str]) -> dict[str, Any]:
     return options
 
 
-def _experiment(manager: Any, benchmark: Any, argv: Sequence[str]) -> tuple[dict, Any]:
+def resolve_keywords(manager: Any, benchmark: Any, argv: Sequence[str]) -> tuple[dict, Any]:
+    """The benchmark's parameters with the keyword flags ``argv``, and its keyword registry."""
     from candle_core.parameters.command_line import parse_keyword_flags
     from candle_core.parameters.registry import build_registry
     from candle_core.parameters.resolve import resolve_parameters
@@ -63,13 +65,15 @@ def _run(
 
     manager = get_plugin_manager()
     benchmark = manager.benchmark(args.benchmark)
-    params, registry = _experiment(manager, benchmark, argv)
+    params, registry = resolve_keywords(manager, benchmark, argv)
     if space is not None:
         space.check_keywords(registry, benchmark.name)
     if args.workers < 1 or budget < 1:
         raise CandleError("--workers and --budget must be at least 1")
     if args.trial_timeout is not None and not args.trial_timeout > 0:
         raise CandleError(f"--trial-timeout {args.trial_timeout:g}: give seconds > 0 (leave it out for no limit)")
+    if args.retries < 0:
+        raise CandleError(f"--retries {args.retries}: give 0 or more")
     if args.keep_models is not None and args.keep_models < 0:
         raise CandleError(f"--keep-models {args.keep_models}: give 0 or more (leave it out to keep every model)")
     maximize = args.maximize or (not args.minimize and is_maximized(args.objective))
@@ -85,6 +89,7 @@ def _run(
         seed,
         tuple(argv),
         dict(options),
+        args.retries,
     )
     make_evaluator = manager.component("evaluator", args.evaluator)()
     placement = {"ranks_per_trial": args.ranks_per_trial} if args.ranks_per_trial != 1 else {}
@@ -114,8 +119,7 @@ def command_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
     summary = _run(
         args, argv, algorithm_class, space, str(Path(args.space).resolve()), args.budget, _options(args.option)
     )
-    _report(summary, args)
-    return 0
+    return _report(summary, args)
 
 
 class FixedList(SearchAlgorithm):
@@ -168,15 +172,27 @@ def read_upf(path: str | Path) -> list[tuple[str, dict]]:
     return entries
 
 
+def shard_of(entries: list[tuple[str, dict]], shard: str) -> list[tuple[str, dict]]:
+    """The entries ``I, I+N, I+2N, ...`` for ``shard`` "I/N" (a task of a job array)."""
+    index, _, count = shard.partition("/")
+    if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise CandleError(f"--shard {shard!r}: expected I/N with 0 <= I < N, e.g. 0/4")
+    chosen = entries[int(index) :: int(count)]
+    if not chosen:
+        raise CandleError(f"--shard {shard}: the file has only {len(entries)} parameter sets; use fewer shards")
+    return chosen
+
+
 def command_upf(args: argparse.Namespace, argv: Sequence[str]) -> int:
     entries = read_upf(args.file)
+    if args.shard:
+        entries = shard_of(entries, args.shard)
 
     def make(space, objective, seed, budget, workers, options):
         return FixedList(entries, space, objective, seed, budget, workers, options)
 
     summary = _run(args, argv, make, None, str(Path(args.file).resolve()), len(entries), {})
-    _report(summary, args)
-    return 0
+    return _report(summary, args)
 
 
 def command_bootstrap(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -195,16 +211,20 @@ def command_bootstrap(args: argparse.Namespace, argv: Sequence[str]) -> int:
     summary = _run(args, argv, make, None, f"bootstrap ensemble of {args.models}", args.models, {})
     if summary is None:
         return 0
-    _report(summary, args)
+    code = _report(summary, args)
+    if code:
+        return code
     run_dirs = [Path(t.results["model_dir"]).parent for t in summary.trials if t.status == "ok"]
     out = summary.experiment_dir / "bootstrap"
     print_summary(ensemble(args.benchmark, run_dirs, "val", out), out)
     return 0
 
 
-def _report(summary: SearchSummary | None, args: argparse.Namespace) -> None:
+def _report(summary: SearchSummary | None, args: argparse.Namespace) -> int:
+    """Print the outcome; the exit code: 0, or walltime.STOPPED_EXIT_CODE for a search stopped
+    before its budget by the batch job's walltime (resumable)."""
     if summary is None:
-        return
+        return 0
     failed = sum(t.status != "ok" for t in summary.trials)
     print(
         f"candle: {len(summary.trials)} trials ({failed} failed, {summary.resumed} from before the resume) "
@@ -216,6 +236,10 @@ def _report(summary: SearchSummary | None, args: argparse.Namespace) -> None:
             f"trial {summary.best.label or summary.best.id} {json.dumps(summary.best.params, default=str)}"
         )
     print(f"candle: results: candle results {summary.experiment_dir}")
+    if summary.stopped:
+        print(f"candle: stopped before the budget: {summary.stopped}; continue with --resume (a --chain job does)")
+        return walltime.STOPPED_EXIT_CODE
+    return 0
 
 
 def command_results(args: argparse.Namespace, argv: Sequence[str]) -> int:

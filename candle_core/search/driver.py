@@ -3,22 +3,30 @@
 Everything a search knows is in its SQLite store as soon as it happens, so a driver killed at
 any moment can be resumed (``--resume``): finished trials are read back and told to a fresh
 algorithm, trials that were still running are forgotten and proposed anew.
+
+In a batch job (``cluster.walltime``) the driver starts no trial that would not end before the
+allocation does, by the longest trial so far, and on the job's warning signal it starts no more
+and leaves before the end, stopping the trials still running (they are run again on resume).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from candle_core.cluster import walltime
 from candle_core.errors import CandleError
 from candle_core.locks import Lease
 from candle_core.search.execute import TrialTask
 from candle_core.search.model_cache import ModelCache
 from candle_core.search.store import DATABASE, ResultsStore
-from candle_core.search.trial import Objective, Proposal, SearchAlgorithm, Trial
+from candle_core.search.trial import NODE_LOST, Objective, Proposal, SearchAlgorithm, Trial
 
 PROGRESS_PNG = "search_progress.png"
 LEASE_FILE = "driver.lease"
@@ -37,6 +45,7 @@ class SearchSettings:
     seed: int = 7102
     argv: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
+    retries: int = 2  # times a trial lost with its node runs again
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -55,6 +64,7 @@ class SearchSummary:
     trials: list[Trial]
     best: Trial | None
     resumed: int
+    stopped: str | None = None  # why the search stopped before its budget (the walltime), or None
 
 
 def _progress(total: int, initial: int):
@@ -69,7 +79,7 @@ def run_search(
     evaluator: Any,
     experiment_id: str,
     experiment_dir: Path,
-    resume: bool = False,
+    resume: str | None = None,
     keep_models: int | None = None,
 ) -> SearchSummary:
     with Lease(experiment_dir / LEASE_FILE):  # one driver per experiment, across nodes
@@ -81,7 +91,7 @@ def _drive(
     algorithm: SearchAlgorithm,
     evaluator: Any,
     experiment_dir: Path,
-    resume: bool,
+    resume: str | None,
     keep_models: int | None,
     experiment_id: str,
 ) -> SearchSummary:
@@ -97,34 +107,44 @@ def _drive(
     best = _best(all_trials, settings.objective)
     next_id = max((t.id for t in finished), default=-1) + 1
     running: dict[int, Trial] = {}
+    started: dict[int, float] = {}
+    longest = 0.0  # the longest trial so far, in seconds: the estimate of the next one
+    stopped: str | None = None
+    again: list[Trial] = []  # trials lost with their node, to run again
+    losses: dict[str, int] = {}  # times each parameter set was lost
     bar = _progress(settings.budget, len(finished))
     try:
         while len(all_trials) < settings.budget or running:
-            room = min(settings.workers - len(running), settings.budget - len(all_trials) - len(running))
-            if room > 0 and not algorithm.exhausted:
-                for proposal in algorithm.ask(room):
-                    if not isinstance(proposal, Proposal):
-                        proposal = Proposal(dict(proposal))
-                    parent = proposal.warm_start
-                    warm = None if parent is None else str(experiment_dir / TrialTask.run_id_of(trial_by_id[parent]))
-                    trial = Trial(
-                        next_id,
-                        dict(proposal.params),
-                        "running",
-                        label=proposal.label,
-                        warm_start=warm,
-                        checkpoint=proposal.checkpoint,
-                    )
+            stopped = stopped or _walltime_stop(longest)
+            if stopped and (not running or _must_leave()):
+                break
+            room = min(evaluator.workers - len(running), settings.budget - len(all_trials) - len(running))
+            if room > 0 and not stopped:
+                retried, again = again[:room], again[room:]
+                proposals = [*retried, *(algorithm.ask(room - len(retried)) if not algorithm.exhausted else [])]
+                for proposal in proposals:
+                    trial = _new_trial(next_id, proposal, trial_by_id, experiment_dir)
                     next_id += 1
                     task = TrialTask(settings.benchmark, settings.argv, experiment_id, trial, settings.objective)
                     store.start_trial(trial.id, trial.params, str(experiment_dir / task.run_id), trial.label)
                     evaluator.submit(task)
                     running[trial.id] = trial
+                    started[trial.id] = time.monotonic()
             if not running:
+                if again:
+                    stopped = "every node that could run a trial was lost; resume in a new allocation"
                 break  # nothing proposed, nothing running: the algorithm is done
             for done in evaluator.completed(timeout=1.0):
                 running.pop(done.id, None)
+                seconds = time.monotonic() - started.pop(done.id, time.monotonic())
                 store.finish_trial(done.id, done.status, done.objective, done.history, done.results, done.error)
+                key = json.dumps([done.params, done.label], sort_keys=True, default=str)
+                if is_lost(done) and losses.get(key, 0) < settings.retries:
+                    losses[key] = losses.get(key, 0) + 1
+                    again.append(done)  # recorded as lost; the same parameters run again, not yet counted
+                    print(f"candle: trial {done.id}: {done.error.splitlines()[0]}; running it again", file=sys.stderr)
+                    continue
+                longest = max(longest, seconds)
                 algorithm.tell(done)
                 all_trials.append(done)
                 trial_by_id[done.id] = done
@@ -141,12 +161,51 @@ def _drive(
         bar.close()
         evaluator.shutdown()
     _plot(all_trials, settings.objective, experiment_dir / PROGRESS_PNG)
-    return SearchSummary(experiment_dir, sorted(all_trials, key=lambda t: t.id), best, len(finished))
+    if len(all_trials) >= settings.budget or algorithm.exhausted:
+        stopped = None
+    return SearchSummary(experiment_dir, sorted(all_trials, key=lambda t: t.id), best, len(finished), stopped)
 
 
-def _prepare(store: ResultsStore, settings: SearchSettings, resume: bool, experiment_dir: Path) -> list[Trial]:
+def is_lost(trial: Trial) -> bool:
+    """A trial whose node died under it (the srun evaluator's "node lost")."""
+    return trial.status == "failed" and (trial.error or "").startswith(NODE_LOST)
+
+
+def _new_trial(trial_id: int, proposal: Any, trial_by_id: dict[int, Trial], experiment_dir: Path) -> Trial:
+    """A trial to start: from an algorithm's proposal (parameters, or a Proposal), or a lost trial again."""
+    if isinstance(proposal, Trial):
+        params, label, warm, checkpoint = proposal.params, proposal.label, proposal.warm_start, proposal.checkpoint
+    else:
+        if not isinstance(proposal, Proposal):
+            proposal = Proposal(dict(proposal))
+        parent = proposal.warm_start
+        warm = None if parent is None else str(experiment_dir / TrialTask.run_id_of(trial_by_id[parent]))
+        params, label, checkpoint = proposal.params, proposal.label, proposal.checkpoint
+    return Trial(trial_id, dict(params), "running", label=label, warm_start=warm, checkpoint=checkpoint)
+
+
+def _walltime_stop(longest: float) -> str | None:
+    """Why no trial may start now: the job's warning came, or the next trial (as long as the
+    longest so far) would not end before the allocation does; None while trials may start."""
+    if walltime.warned():
+        return "the batch job's walltime warning came"
+    left = walltime.remaining()
+    if left is not None and longest and left - walltime.MARGIN_SECONDS < longest:
+        return f"{left:.0f} s left in the batch job, and a trial takes up to {longest:.0f} s"
+    return None
+
+
+def _must_leave() -> bool:
+    """Trials still running must be stopped now: the end is near, or unknown after a warning."""
+    left = walltime.remaining()
+    return left is None or left < walltime.MARGIN_SECONDS
+
+
+def _prepare(store: ResultsStore, settings: SearchSettings, resume: str | None, experiment_dir: Path) -> list[Trial]:
     store.check()
     stored = store.settings()
+    if resume == "auto":  # a batch chain's job: continue the search if there is one, else start it
+        resume = "yes" if stored else None
     if resume and not stored:
         state = "is empty (truncated?)" if store.emptied else "holds no search"
         raise CandleError(
@@ -172,9 +231,10 @@ def _prepare(store: ResultsStore, settings: SearchSettings, resume: bool, experi
         )
     store.save_settings({"identity": settings.identity(), "budget": settings.budget, "workers": settings.workers})
     store.discard_unfinished()
-    return [
+    trials = [
         Trial(r.id, r.params, r.status, r.objective, r.history, r.results, r.error, r.label) for r in store.trials()
     ]
+    return [t for t in trials if not is_lost(t)]  # lost with their node: proposed anew
 
 
 def _best(trials: Sequence[Trial], objective: Objective) -> Trial | None:

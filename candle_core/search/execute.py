@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from candle_core.cluster import walltime
 from candle_core.plugin_manager import get_plugin_manager
 from candle_core.search.space import check_search_values
 from candle_core.search.trial import Objective, Trial
@@ -74,6 +75,7 @@ def run_trial(task: TrialTask, copy_warm_start: bool = True) -> Trial:
     from candle_core.errors import CandleError
     from candle_core.run import HISTORY_JSON, run_benchmark
 
+    walltime.ignore_warning()  # the driver stops trials at the walltime, a trial never stops itself
     trial = task.trial
     try:
         manager, benchmark, values = resolve_trial(task)

@@ -54,8 +54,21 @@ def add_search_options(parser: argparse.ArgumentParser, upf: bool = False) -> No
         help="the objective's value at the best epoch of a trial (default) or at its last",
     )
     parser.add_argument("--trial-timeout", type=float, default=None, help="seconds before a trial is killed")
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="times a trial lost with its node (srun evaluator) runs again before it counts as failed (default 2)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the search (default: rng_seed)")
-    parser.add_argument("--resume", action="store_true", help="continue the experiment's interrupted search")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="yes",
+        choices=["yes", "auto"],
+        help="continue the experiment's interrupted search (--resume=auto: if it holds one, else start it)",
+    )
     parser.add_argument(
         "--keep-models",
         type=int,

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from candle_core.search.execute import TrialTask
 
 
+NODE_LOST = "node lost"  # the error of a trial whose node died under it: run again (--retries), not counted
+
+
 @dataclass
 class Trial:
     id: int

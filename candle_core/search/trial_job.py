@@ -14,10 +14,11 @@ import base64
 import os
 import pickle
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from candle_core.atomic import write_bytes_atomic
-from candle_core.launch import TIMED_OUT
+from candle_core.launch import TIMED_OUT, node_name
 from candle_core.search.execute import TrialTask, describe_exit, failed_trial, prepare_warm_start, run_trial
 from candle_core.search.trial import Trial
 
@@ -53,7 +54,10 @@ def main(result_file: str) -> int:
         prepare_warm_start(task)
     MPI.COMM_WORLD.Barrier()
     trial = run_trial(task, copy_warm_start=False)
-    if rank == 0:
+    nodes = MPI.COMM_WORLD.allgather(node_name())
+    if rank == 0:  # where the job ran: its nodes, and its Slurm step when srun started it
+        job = {"nodes": nodes, "slurm_step": os.environ.get("SLURM_STEP_ID")}
+        trial = replace(trial, results={**(trial.results or {}), "job": job})
         write_bytes_atomic(Path(result_file), pickle.dumps(trial))
     return 0
 

@@ -11,6 +11,7 @@ With ``--ranks-per-trial k`` the workers form (N-1)/k groups of k consecutive ra
 trial is a data-parallel run on one group: its ranks ``launch`` the trial as an MPI job of its
 own on their k slots (``candle_core.search.trial_job``; ``--comm ring`` unless the run's
 flags name another communicator) and sleep until it ends; a crashed job is a failed trial.
+Each trial's results record its placement: the ranks that ran it and their nodes.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from candle_core import hookimpl
 from candle_core.cores import THREAD_VARIABLES
 from candle_core.errors import CandleError
 from candle_core.gpu_slots import GpuRequest
+from candle_core.launch import node_name
 from candle_core.search.execute import TrialTask, failed_trial, resolve_trial
 from candle_core.search.trial import Evaluator, Trial
 
 TASK, RESULT, STOP = 1, 2, 3
 POLL_SECONDS = 0.002
+STOP_CHECK_SECONDS = 0.5  # how often a rank running a trial checks whether the driver stops
 
 
 class MPIEvaluator(Evaluator):
@@ -65,6 +68,8 @@ class MPIEvaluator(Evaluator):
         self.node_index = sum(trial_ranks[: node.Get_rank()])  # this rank's GPU slot on its node
         node.Free()
         self.gpus = gpus
+        # where each trial of this group runs, recorded with its results: ranks and their nodes
+        self.placement = {"ranks": self.group.allgather(self.rank), "nodes": self.group.allgather(node_name())}
         self.idle = list(range(1, size, k))  # group leaders
         self.busy: dict[int, int] = {}  # group leader -> trial id
 
@@ -118,11 +123,17 @@ class MPIEvaluator(Evaluator):
                 local.submit(task)
                 finished: list[Trial] = []
                 while not finished:
-                    finished = list(local.completed(timeout=None))
+                    finished = list(local.completed(timeout=STOP_CHECK_SECONDS))
+                    if not finished and self.comm.Iprobe(source=0, tag=STOP):
+                        break  # the driver stops early (the walltime): the trial ends unfinished
+                if not finished:
+                    self.comm.recv(source=0, tag=STOP)
+                    break
                 trial = finished[0]
             else:
                 trial = self._run_on_group(task)
             if self.group.Get_rank() == 0:
+                trial = replace(trial, results={**(trial.results or {}), "placement": self.placement})
                 self.comm.send(trial, dest=0, tag=RESULT)
         local.shutdown()
 

@@ -37,10 +37,11 @@ def test_child_environment_drops_the_parent_job_identity():
 def test_launcher_commands_place_one_process_per_parent_rank():
     hosts = ["n1", "n1", "n2", "n1"]
     assert slots(hosts) == [("n1", 3), ("n2", 1)]
-    assert launcher_command(["x"], hosts, "srun")[:4] == [
+    assert launcher_command(["x"], hosts, "srun")[:5] == [
         "srun",
+        "--overlap",
         "--ntasks=4",
-        "--nodelist=n1,n2",
+        "--nodelist=n1,n1,n2,n1",  # arbitrary distribution: the node of each task, in order
         "--distribution=arbitrary",
     ]
     if MPIEXEC:

@@ -1,0 +1,91 @@
+"""A node lost mid-search on the test Slurm: its trials are recorded "node lost" and run again on
+the nodes left, and the search completes with every trial of its budget."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from helpers import testfn_experiment as experiment
+
+from candle_core.cluster.jobs import exit_code
+from candle_core.search.store import ResultsStore
+from candle_core.search.trial import NODE_LOST
+
+
+def test_a_lost_node_loses_no_trial(candle, candle_dirs, slurm, space):
+    search = ("search", "testfn", "--space", str(space), "--evaluator", "srun", "--budget", "9", "-e", "3")
+    done = candle("submit", "--nodes", "3", "--", *search, "--sleep", "1.5", "--experiment_id", "lossy", env=slurm.env)
+    assert done.code == 0, done.err
+    job = re.search(r"submitted job (\d+)", done.out).group(1)
+    folder = experiment(candle_dirs, "lossy")
+    database = folder / "results.sqlite"
+    deadline = time.monotonic() + 120
+    while not any("candle_core.search.trial_job" in line for line in slurm.node_tasks("n3").values()):
+        assert time.monotonic() < deadline, "no trial started on n3"
+        time.sleep(0.2)
+    try:
+        slurm.kill_node("n3")  # in the middle of a trial
+        slurm.wait_job(job, timeout=300)
+    finally:
+        slurm.revive_node("n3")
+    log = next((folder / "jobs").glob("slurm-*.out")).read_text()
+    assert exit_code(folder, job) == 0, log
+    trials = ResultsStore(database).trials()
+    lost = [t for t in trials if t.status == "failed" and t.error.startswith(NODE_LOST)]
+    ok = [t for t in trials if t.status == "ok"]
+    assert len(ok) == 9 and len(trials) == 9 + len(lost), log  # the budget, all run; nothing else failed
+    assert lost and all("n3" in t.error for t in lost), [t.error for t in trials]
+    for t in lost:  # each lost trial ran again with the same parameters, elsewhere
+        again = [o for o in ok if o.params == t.params and o.id > t.id]
+        assert again and again[0].results["job"]["nodes"] != ["n3"]
+    assert all(o.results["job"]["nodes"] != ["n3"] for o in ok if o.id > max(t.id for t in lost))
+
+
+def test_data_parallel_run_restarts_on_the_nodes_left(candle, candle_dirs, slurm):
+    small = ("--data", "synthetic", "--feature_subsample", "300", "--conv", "8", "20", "1", "--dense", "16", "8")
+    run = ("run", "nt3", *small, "-e", "6", "--comm", "ring", "--comm_timeout", "10", "--ckpt_save_interval", "1")
+    done = candle("submit", "--nodes", "3", "--", *run, "--experiment_id", "dp", env=slurm.env)
+    assert done.code == 0, done.err
+    job = re.search(r"submitted job (\d+)", done.out).group(1)
+    folder = candle_dirs / "nt3" / "dp"
+    history = folder / "RUN000" / "history.json"
+    deadline = time.monotonic() + 180
+    while not (history.exists() and json.loads(history.read_text())):
+        assert time.monotonic() < deadline, "the run did not finish an epoch"
+        time.sleep(0.3)
+    try:
+        slurm.kill_node("n3")  # one of the three ranks dies with its node
+        slurm.wait_job(job, timeout=300)
+    finally:
+        slurm.revive_node("n3")
+    log = next((folder / "jobs").glob("slurm-*.out")).read_text()
+    assert exit_code(folder, job) == 0, log
+    assert "node(s) lost; restart on n1,n2" in log
+    results = json.loads((folder / "RUN000" / "results.json").read_text())
+    assert results["epochs_run"] == 6 and results["resumed_from_epoch"] >= 1, log
+    assert results["data_parallel"]["ranks"] == 2  # finished on the two nodes left
+    assert [row["epoch"] for row in json.loads(history.read_text())] == list(range(1, 7))
+
+
+def test_mpi_search_restarts_on_the_nodes_left(candle, candle_dirs, slurm, space):
+    search = ("search", "testfn", "--space", str(space), "--evaluator", "mpi", "--budget", "8", "-e", "3")
+    done = candle("submit", "--nodes", "3", "--", *search, "--sleep", "1", "--experiment_id", "mpilost", env=slurm.env)
+    assert done.code == 0, done.err
+    job = re.search(r"submitted job (\d+)", done.out).group(1)
+    folder = experiment(candle_dirs, "mpilost")
+    deadline = time.monotonic() + 120
+    while not any("candle_core" in line for line in slurm.node_tasks("n3").values()):
+        assert time.monotonic() < deadline, "no rank started on n3"
+        time.sleep(0.2)
+    time.sleep(3)  # a trial under way
+    try:
+        slurm.kill_node("n3")
+        slurm.wait_job(job, timeout=300)
+    finally:
+        slurm.revive_node("n3")
+    log = next((folder / "jobs").glob("slurm-*.out")).read_text()
+    assert exit_code(folder, job) == 0 and "node(s) lost; restart on n1,n2" in log, log
+    trials = ResultsStore(folder / "results.sqlite").trials()
+    assert len(trials) == 8 and all(t.status == "ok" for t in trials), log
