@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import json
 import os
 import sys
@@ -168,24 +169,6 @@ def _warn_failures(manager: Any) -> None:
 
 
 # --------------------------------------------------------------------------- parser
-def command_search(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_core.search.commands import command_search as search
-
-    return search(args, rest)
-
-
-def command_upf(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_core.search.commands import command_upf as upf
-
-    return upf(args, rest)
-
-
-def command_results(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_core.search.commands import command_results as results
-
-    return results(args, rest)
-
-
 def command_infer(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from pathlib import Path
 
@@ -197,34 +180,27 @@ def command_infer(args: argparse.Namespace, rest: Sequence[str]) -> int:
     return 0
 
 
-def command_uq(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_core.search.commands import command_bootstrap
-
-    return command_bootstrap(args, rest)
-
-
-def command_submit(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_core.cluster.commands import command_submit as submit
-
-    return submit(args, rest)
-
-
-def command_jobs(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_core.cluster.commands import command_jobs as jobs
-
-    return jobs(args, rest)
+# commands whose modules load only when they run, so that the CLI starts fast
+LAZY_COMMANDS = {
+    "search": "candle_core.search.commands:command_search",
+    "upf": "candle_core.search.commands:command_upf",
+    "results": "candle_core.search.commands:command_results",
+    "uq": "candle_core.search.commands:command_bootstrap",
+    "container": "candle_containers.cli:command_container",
+    "submit": "candle_core.cluster.commands:command_submit",
+    "jobs": "candle_core.cluster.commands:command_jobs",
+    "cancel": "candle_core.cluster.commands:command_cancel",
+}
 
 
-def command_cancel(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_core.cluster.commands import command_cancel as cancel
+def _lazy(target: str):
+    """A command that imports ``module:function`` when it runs, then runs it."""
 
-    return cancel(args, rest)
+    def command(args: argparse.Namespace, rest: Sequence[str]) -> int:
+        module, _, name = target.partition(":")
+        return getattr(importlib.import_module(module), name)(args, rest)
 
-
-def command_container(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_containers.cli import command_container as container
-
-    return container(args, rest)
+    return command
 
 
 COMMANDS = {
@@ -233,16 +209,9 @@ COMMANDS = {
     "summary": command_summary,
     "list": command_list,
     "plugins": command_plugins,
-    "search": command_search,
-    "upf": command_upf,
-    "results": command_results,
-    "container": command_container,
     "infer": command_infer,
-    "uq": command_uq,
     "env": command_env,
-    "submit": command_submit,
-    "jobs": command_jobs,
-    "cancel": command_cancel,
+    **{name: _lazy(target) for name, target in LAZY_COMMANDS.items()},
 }
 BENCHMARK_COMMANDS = {
     "run": "train and evaluate a benchmark",

@@ -127,12 +127,15 @@ def candle_search_algorithms() -> Mapping[str, Factory]:
 # --------------------------------------------------------------------------- evaluators
 @hookspec
 def candle_evaluators() -> Mapping[str, Factory]:
-    """Name the evaluators this plugin provides (where trials run: local processes, MPI ranks).
+    """Name the evaluators this plugin provides (where trials run: local processes, MPI ranks,
+    Slurm job steps).
 
-    Called by: ``candle search`` and ``candle upf`` when they look up ``--evaluator NAME``.
+    Called by: ``candle search``, ``candle upf`` and ``candle uq`` when they look up
+    ``--evaluator NAME``.
 
-    :return: ``{name: factory}``; ``factory()`` returns a class with ``submit``,
-        ``as_completed`` and ``shutdown``.
+    :return: ``{name: factory}``; ``factory()`` returns a ``candle_core.search.trial.Evaluator``
+        class: ``submit``, ``completed``, ``shutdown`` and ``workers`` (trials at once, read by
+        the driver before it starts trials: it may shrink when nodes are lost).
     """
 
 

@@ -14,6 +14,7 @@ not below ``min_lr``) change it, and only when asked. The two cannot be combined
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -207,7 +208,8 @@ def _plot_embedding(
 
 
 def _save_model(backend: Backend, model: Any, run_dir: Path) -> None:
-    target, temporary = run_dir / MODEL_DIR, run_dir / f".{MODEL_DIR}.partial"
+    target = Path(os.path.realpath(run_dir / MODEL_DIR))  # where a node cache's link points, if one does
+    temporary = target.parent / f".{MODEL_DIR}.partial"
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
     backend.save(model, temporary, include_optimizer=False)

@@ -44,7 +44,11 @@ class SlurmCluster:
 
     @property
     def env(self) -> dict[str, str]:
-        return {"SLURM_CONF": str(self.conf)}
+        """What a client (and, through sbatch, a job) needs: SLURM_CONF, and FI_PROVIDER=tcp.
+        MPICH from pip may pick a libfabric provider whose business cards are long enough that
+        Debian's Slurm 22.05 PMI2 server mis-parses them ("value not properly terminated in
+        client request", seen in about half of the runs under pytest); tcp's are short."""
+        return {"SLURM_CONF": str(self.conf), "FI_PROVIDER": "tcp"}
 
     def command(self, *words: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run(

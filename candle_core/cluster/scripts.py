@@ -94,53 +94,60 @@ def hms(seconds: int) -> str:
 
 def render(spec: JobSpec, profile: SiteProfile) -> str:
     """The batch script for ``spec`` at the site ``profile`` describes."""
-    header = {"slurm": _slurm_header, "pbs": _pbs_header, "lsf": _lsf_header}[profile.scheduler]
-    return "#!/bin/bash\n" + "\n".join(header(spec, profile)) + "\n\n" + _body(spec, profile)
+    return "#!/bin/bash\n" + "\n".join(_header(spec, profile)) + "\n\n" + _body(spec, profile)
 
 
 def _log(spec: JobSpec, pattern: str) -> str:
     return str(spec.experiment_dir / JOBS_FOLDER / pattern)
 
 
-def _slurm_header(spec: JobSpec, profile: SiteProfile) -> list[str]:
-    lines = [
-        f"--job-name={spec.name}",
-        f"--nodes={spec.nodes}",
-        f"--ntasks-per-node={spec.ranks_per_node}",
-        f"--output={_log(spec, 'slurm-%A_%a.out' if spec.array else 'slurm-%j.out')}",
-        f"--signal=B:USR1@{warning_seconds(spec, profile)}",
-        "--no-kill",  # a lost node ends its own trials or ranks, not the job (see evaluators/srun.py)
-    ]
-    if spec.gpus_per_node:
-        lines.append(f"--gpus-per-node={spec.gpus_per_node}")
+# each scheduler's directive prefix and the directives for what a job may leave unset
+OPTIONAL_DIRECTIVES = {
+    "slurm": ("#SBATCH", "--time={}", "--partition={}", "--account={}", "--array=0-{}"),
+    "pbs": ("#PBS", "-l walltime={}", "-q {}", "-A {}", "-J 0-{}"),
+    "lsf": ("#BSUB", "-W {}", "-q {}", "-P {}", None),  # an LSF array is part of the job name
+}
+
+
+def _header(spec: JobSpec, profile: SiteProfile) -> list[str]:
+    """The scheduler's directives: those every job has, then the optional ones that are set."""
+    scheduler = profile.scheduler
+    prefix, time_format, partition, account, array = OPTIONAL_DIRECTIVES[scheduler]
+    lines = _required(spec, profile)
     if spec.seconds:
-        lines.append(f"--time={hms(spec.seconds)}")
-    if spec.partition:
-        lines.append(f"--partition={spec.partition}")
-    if spec.account:
-        lines.append(f"--account={spec.account}")
-    if spec.array:
-        lines.append(f"--array=0-{spec.array - 1}")
-    return [f"#SBATCH {line}" for line in lines + profile.directives]
+        lines.append(time_format.format(_walltime_text(spec.seconds, scheduler)))
+    for directive, value in ((partition, spec.partition), (account, spec.account)):
+        if value:
+            lines.append(directive.format(value))
+    if spec.array and array:
+        lines.append(array.format(spec.array - 1))
+    return [f"{prefix} {line}" for line in lines + profile.directives]
 
 
-def _pbs_header(spec: JobSpec, profile: SiteProfile) -> list[str]:
-    select = f"select={spec.nodes}:ncpus={spec.ranks_per_node}:mpiprocs={spec.ranks_per_node}"
-    if spec.gpus_per_node:
-        select += f":ngpus={spec.gpus_per_node}"
-    lines = [f"-N {spec.name[:15]}", f"-l {select}", f"-o {_log(spec, '')}", "-j oe"]
-    if spec.seconds:
-        lines.append(f"-l walltime={hms(spec.seconds)}")
-    if spec.partition:
-        lines.append(f"-q {spec.partition}")
-    if spec.account:
-        lines.append(f"-A {spec.account}")
-    if spec.array:
-        lines.append(f"-J 0-{spec.array - 1}")
-    return [f"#PBS {line}" for line in lines + profile.directives]
+def _walltime_text(seconds: int, scheduler: str) -> str:
+    if scheduler == "lsf":  # hours:minutes, rounded up to a minute
+        minutes = -(-seconds // 60)
+        return f"{minutes // 60}:{minutes % 60:02d}"
+    return hms(seconds)
 
 
-def _lsf_header(spec: JobSpec, profile: SiteProfile) -> list[str]:
+def _required(spec: JobSpec, profile: SiteProfile) -> list[str]:
+    """The directives every job of the scheduler gets: name, size, output, warning."""
+    warning = warning_seconds(spec, profile)
+    if profile.scheduler == "slurm":
+        lines = [
+            f"--job-name={spec.name}",
+            f"--nodes={spec.nodes}",
+            f"--ntasks-per-node={spec.ranks_per_node}",
+            f"--output={_log(spec, 'slurm-%A_%a.out' if spec.array else 'slurm-%j.out')}",
+            f"--signal=B:USR1@{warning}",
+            "--no-kill",  # a lost node ends its own trials or ranks, not the job (see evaluators/srun.py)
+        ]
+        return lines + ([f"--gpus-per-node={spec.gpus_per_node}"] if spec.gpus_per_node else [])
+    if profile.scheduler == "pbs":
+        select = f"select={spec.nodes}:ncpus={spec.ranks_per_node}:mpiprocs={spec.ranks_per_node}"
+        select += f":ngpus={spec.gpus_per_node}" if spec.gpus_per_node else ""
+        return [f"-N {spec.name[:15]}", f"-l {select}", f"-o {_log(spec, '')}", "-j oe"]
     name = f"{spec.name}[1-{spec.array}]" if spec.array else spec.name
     lines = [
         f"-J {name}",
@@ -148,18 +155,10 @@ def _lsf_header(spec: JobSpec, profile: SiteProfile) -> list[str]:
         f'-R "span[ptile={spec.ranks_per_node}]"',
         f"-o {_log(spec, 'lsf-%J_%I.out' if spec.array else 'lsf-%J.out')}",
     ]
-    if spec.gpus_per_node:
-        lines.append(f'-gpu "num={spec.gpus_per_node}"')
-    if spec.seconds:
-        minutes = -(-spec.seconds // 60)
-        lines.append(f"-W {minutes // 60}:{minutes % 60:02d}")
-        warning = max(1, warning_seconds(spec, profile) // 60)
-        lines += ["-wa USR1", f"-wt {warning}"]  # LSF's warning action, in minutes before the end
-    if spec.partition:
-        lines.append(f"-q {spec.partition}")
-    if spec.account:
-        lines.append(f"-P {spec.account}")
-    return [f"#BSUB {line}" for line in lines + profile.directives]
+    lines += [f'-gpu "num={spec.gpus_per_node}"'] if spec.gpus_per_node else []
+    if spec.seconds:  # LSF's warning action, in minutes before the end
+        lines += ["-wa USR1", f"-wt {max(1, warning // 60)}"]
+    return lines
 
 
 def _job_end(spec: JobSpec, scheduler: str) -> list[str]:

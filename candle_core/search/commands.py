@@ -90,6 +90,7 @@ def _run(
         tuple(argv),
         dict(options),
         args.retries,
+        args.model_cache,
     )
     make_evaluator = manager.component("evaluator", args.evaluator)()
     placement = {"ranks_per_trial": args.ranks_per_trial} if args.ranks_per_trial != 1 else {}

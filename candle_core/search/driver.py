@@ -46,6 +46,7 @@ class SearchSettings:
     argv: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
     retries: int = 2  # times a trial lost with its node runs again
+    model_cache: str = "shared"  # where trials write their state: shared, or node (node_cache.py)
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -125,7 +126,15 @@ def _drive(
                 for proposal in proposals:
                     trial = _new_trial(next_id, proposal, trial_by_id, experiment_dir)
                     next_id += 1
-                    task = TrialTask(settings.benchmark, settings.argv, experiment_id, trial, settings.objective)
+                    task = TrialTask(
+                        settings.benchmark,
+                        settings.argv,
+                        experiment_id,
+                        trial,
+                        settings.objective,
+                        node_cache=settings.model_cache == "node",
+                        keep_loss_below=cache.keep_loss_below(all_trials),
+                    )
                     store.start_trial(trial.id, trial.params, str(experiment_dir / task.run_id), trial.label)
                     evaluator.submit(task)
                     running[trial.id] = trial

@@ -9,13 +9,16 @@ is the evaluator's to notice.
 from __future__ import annotations
 
 import json
+import os
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from candle_core.cluster import walltime
+from candle_core.errors import CandleError
 from candle_core.plugin_manager import get_plugin_manager
+from candle_core.search import node_cache
 from candle_core.search.space import check_search_values
 from candle_core.search.trial import Objective, Trial
 
@@ -29,6 +32,8 @@ class TrialTask:
     experiment_id: str
     trial: Trial
     objective: Objective
+    node_cache: bool = False  # --model-cache node: state on the node, kept state flushed (node_cache.py)
+    keep_loss_below: float | None = None  # the model is kept if its loss ends below (None: kept)
 
     @property
     def run_id(self) -> str:
@@ -72,15 +77,14 @@ def run_trial(task: TrialTask, copy_warm_start: bool = True) -> Trial:
 
     ``copy_warm_start``: copy the parent trial's checkpoint first (a multi-rank trial's job
     does it once, on its rank 0, before its ranks call this)."""
-    from candle_core.errors import CandleError
     from candle_core.run import HISTORY_JSON, run_benchmark
 
     walltime.ignore_warning()  # the driver stops trials at the walltime, a trial never stops itself
     trial = task.trial
     try:
         manager, benchmark, values = resolve_trial(task)
-        if trial.warm_start and copy_warm_start:
-            _continue_from(Path(trial.warm_start), Path(values["run_dir"]))
+        if copy_warm_start:
+            prepare_state(task, Path(values["run_dir"]))
         if "plots" not in trial.params and "--plots" not in task.argv:
             values["plots"] = False  # one picture per search (search_progress.png), not per trial
         if trial.checkpoint and not values.get("ckpt_save_interval"):
@@ -88,23 +92,41 @@ def run_trial(task: TrialTask, copy_warm_start: bool = True) -> Trial:
         results = run_benchmark(benchmark, values, manager)
         history_path = Path(values["run_dir"]) / HISTORY_JSON
         history = json.loads(history_path.read_text()) if history_path.exists() else []
-        return _finished(trial, "ok", history, results, None, task.objective)
+        finished = _finished(trial, "ok", history, results, None, task.objective)
     except CandleError as exc:
-        return _finished(trial, "failed", [], {}, "; ".join(exc.messages), task.objective)
+        finished = _finished(trial, "failed", [], {}, "; ".join(exc.messages), task.objective)
     except Exception as exc:  # noqa: BLE001 — a failing trial is recorded, the search goes on
         tail = "".join(traceback.format_exception(exc)[-3:]).strip()
-        return _finished(trial, "failed", [], {}, f"{type(exc).__name__}: {exc}\n{tail}", task.objective)
+        finished = _finished(trial, "failed", [], {}, f"{type(exc).__name__}: {exc}\n{tail}", task.objective)
+    return settle_state(task, finished) if copy_warm_start else finished
+
+
+def prepare_state(task: TrialTask, run_dir: Path) -> None:
+    """Before a trial trains (in one process of it): its state folders on the node's cache
+    (``--model-cache node``), and the checkpoint it continues from copied in."""
+    if task.node_cache:
+        node_cache.attach(run_dir, task.experiment_id)
+    if task.trial.warm_start:
+        _continue_from(Path(task.trial.warm_start), run_dir)
+
+
+def settle_state(task: TrialTask, trial: Trial) -> Trial:
+    """After a trial trained (in the process that prepared it): with the node cache, flush what
+    the search keeps to the shared run directory, and say so in the results."""
+    if not task.node_cache:
+        return trial
+    run_dir = Path(resolve_trial(task)[2]["run_dir"])
+    ok = trial.status == "ok"
+    limit = task.keep_loss_below
+    kept = ok and (limit is None or task.objective.loss(trial.objective) < limit)
+    copied = node_cache.flush(run_dir, keep_model=kept, keep_checkpoint=ok and task.trial.checkpoint)
+    results = {**trial.results, "node_cache": {"node": node_cache.node_name(), "flushed_bytes": copied}}
+    return replace(trial, results=results) if ok else trial
 
 
 def failed_trial(task: TrialTask, error: str) -> Trial:
     """The trial, failed for ``error`` (its process or job never reported)."""
     return _finished(task.trial, "failed", [], {}, error, task.objective)
-
-
-def prepare_warm_start(task: TrialTask) -> None:
-    """Copy the checkpoint a warm-started trial continues from into its run directory."""
-    if task.trial.warm_start:
-        _continue_from(Path(task.trial.warm_start), Path(resolve_trial(task)[2]["run_dir"]))
 
 
 def _continue_from(parent: Path, run_dir: Path) -> None:
@@ -113,11 +135,16 @@ def _continue_from(parent: Path, run_dir: Path) -> None:
     import shutil
 
     source = parent / "ckpts"
+    if source.is_symlink() and not source.exists():
+        raise CandleError(
+            f"{parent}: its checkpoint stayed in the node cache of another node ({os.readlink(source)}) "
+            "and was not flushed; the trial cannot continue from it"
+        )
     latest = source / "latest.json"
     if not latest.exists():
         return
     name = json.loads(latest.read_text())["checkpoint"]
-    target = run_dir / "ckpts"
+    target = Path(os.path.realpath(run_dir / "ckpts"))  # the node cache's folder, with --model-cache node
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     shutil.copytree(source / name, target / name)

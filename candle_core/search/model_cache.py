@@ -10,14 +10,15 @@ directory lists what is kept and what was deleted.
 
 from __future__ import annotations
 
-import shutil
+import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from candle_core.atomic import write_json_atomic
+from candle_core.search import node_cache
 from candle_core.search.trial import Objective, Trial
 
-STATE_FOLDERS = ("model", "ckpts")
+STATE_FOLDERS = node_cache.STATE_FOLDERS
 INDEX = "model_cache.json"
 
 
@@ -42,7 +43,7 @@ class ModelCache:
             if trial.id in kept or trial.id in self.removed or trial.status == "running":
                 continue
             for folder in STATE_FOLDERS:
-                shutil.rmtree(self.run_dir_of(trial) / folder, ignore_errors=True)
+                node_cache.remove(self.run_dir_of(trial) / folder)
             self.removed.add(trial.id)
             newly.append(trial.id)
         write_json_atomic(
@@ -55,3 +56,14 @@ class ModelCache:
             },
         )
         return newly
+
+    def keep_loss_below(self, trials: Sequence[Trial]) -> float | None:
+        """A trial starting now keeps its model if its loss (``Objective.loss``) ends below this:
+        the ``keep``-th best loss so far; None (keep it) without ``keep`` or before ``keep`` trials
+        have finished."""
+        losses = sorted(
+            self.objective.loss(t.objective) for t in trials if t.status == "ok" and t.objective is not None
+        )
+        if self.keep is None or len(losses) < self.keep:
+            return None
+        return losses[self.keep - 1] if self.keep else -math.inf

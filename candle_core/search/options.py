@@ -70,6 +70,13 @@ def add_search_options(parser: argparse.ArgumentParser, upf: bool = False) -> No
         help="continue the experiment's interrupted search (--resume=auto: if it holds one, else start it)",
     )
     parser.add_argument(
+        "--model-cache",
+        choices=["shared", "node"],
+        default="shared",
+        help="where trials write models and checkpoints: the experiment folder (shared), or the node's "
+        "$CANDLE_NODE_CACHE/$TMPDIR with only the kept ones flushed to the experiment (node)",
+    )
+    parser.add_argument(
         "--keep-models",
         type=int,
         default=None,

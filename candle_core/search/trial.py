@@ -131,9 +131,10 @@ class SearchAlgorithm(abc.ABC):
 
 
 class Evaluator(abc.ABC):
-    """Runs trials somewhere (local processes, MPI ranks) and hands them back when done."""
+    """Runs trials somewhere (local processes, MPI ranks, Slurm job steps) and hands them back
+    when done."""
 
-    workers: int
+    workers: int  # trials at once; the driver reads it before starting trials (it may shrink)
 
     @abc.abstractmethod
     def submit(self, task: TrialTask) -> None:

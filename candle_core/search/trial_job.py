@@ -19,7 +19,15 @@ from pathlib import Path
 
 from candle_core.atomic import write_bytes_atomic
 from candle_core.launch import TIMED_OUT, node_name
-from candle_core.search.execute import TrialTask, describe_exit, failed_trial, prepare_warm_start, run_trial
+from candle_core.search.execute import (
+    TrialTask,
+    describe_exit,
+    failed_trial,
+    prepare_state,
+    resolve_trial,
+    run_trial,
+    settle_state,
+)
 from candle_core.search.trial import Trial
 
 TASK_VARIABLE = "CANDLE_TRIAL_TASK"
@@ -51,13 +59,13 @@ def main(result_file: str) -> int:
     task: TrialTask = pickle.loads(base64.b64decode(os.environ[TASK_VARIABLE]))  # noqa: S301 — from the evaluator
     rank = MPI.COMM_WORLD.Get_rank()
     if rank == 0:
-        prepare_warm_start(task)
+        prepare_state(task, Path(resolve_trial(task)[2]["run_dir"]))
     MPI.COMM_WORLD.Barrier()
     trial = run_trial(task, copy_warm_start=False)
     nodes = MPI.COMM_WORLD.allgather(node_name())
     if rank == 0:  # where the job ran: its nodes, and its Slurm step when srun started it
         job = {"nodes": nodes, "slurm_step": os.environ.get("SLURM_STEP_ID")}
-        trial = replace(trial, results={**(trial.results or {}), "job": job})
+        trial = settle_state(task, replace(trial, results={**(trial.results or {}), "job": job}))
         write_bytes_atomic(Path(result_file), pickle.dumps(trial))
     return 0
 

@@ -108,6 +108,7 @@ class SrunEvaluator(Evaluator):
         self.mpi = os.environ.get("CANDLE_SRUN_MPI", "pmi2")
         self.running: dict[int, _Step] = {}
         self.lost: set[str] = set()
+        self._turn = 0
         if workers != self.workers:
             print(f"candle: the srun evaluator runs {self.workers} trials at once (the allocation's task slots)")
 
@@ -138,9 +139,13 @@ class SrunEvaluator(Evaluator):
         self.running[task.trial.id] = _Step(task, process, nodes, log, result, time.monotonic())
 
     def _take_slots(self) -> list[str]:
-        """k task slots: on one node if one has them, else spread over several."""
+        """k task slots: on one node if one has them (taking the nodes in turn, so that trials
+        spread over the allocation), else spread over several."""
         k = self.ranks_per_trial
-        single = next((node for node, count in self.free.items() if count >= k), None)
+        order = list(self.free)
+        turn = order[self._turn % len(order) :] + order[: self._turn % len(order)] if order else []
+        self._turn += 1
+        single = next((node for node in turn if self.free[node] >= k), None)
         nodes = [single] * k if single else []
         for node, count in self.free.items():
             if single:

@@ -58,7 +58,8 @@ class PopulationBasedTraining(SearchAlgorithm):
                 params, parent = self._next(member, round_ - 1)
             self.asked.add(label)
             params = {**params, "epochs": (round_ + 1) * self.round_epochs}
-            proposals.append(Proposal(params, label=label, warm_start=parent, checkpoint=True))
+            last = (round_ + 1) * self.population >= self.budget  # nothing continues from the last round
+            proposals.append(Proposal(params, label=label, warm_start=parent, checkpoint=not last))
         return proposals
 
     def protected(self) -> set[int]:

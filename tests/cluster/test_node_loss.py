@@ -14,17 +14,39 @@ from candle_core.search.store import ResultsStore
 from candle_core.search.trial import NODE_LOST
 
 
-def test_a_lost_node_loses_no_trial(candle, candle_dirs, slurm, space):
-    search = ("search", "testfn", "--space", str(space), "--evaluator", "srun", "--budget", "9", "-e", "3")
-    done = candle("submit", "--nodes", "3", "--", *search, "--sleep", "1.5", "--experiment_id", "lossy", env=slurm.env)
+def _submit_search(candle, slurm, space, evaluator: str, budget: int, sleep: str, experiment: str) -> str:
+    search = ("search", "testfn", "--space", str(space), "--evaluator", evaluator, "--budget", str(budget))
+    done = candle(
+        "submit",
+        "--nodes",
+        "3",
+        "--",
+        *search,
+        "-e",
+        "3",
+        "--sleep",
+        sleep,
+        "--experiment_id",
+        experiment,
+        env=slurm.env,
+    )
     assert done.code == 0, done.err
-    job = re.search(r"submitted job (\d+)", done.out).group(1)
+    return re.search(r"submitted job (\d+)", done.out).group(1)
+
+
+def _wait_for_task(slurm, node: str, command: str) -> None:
+    """Until a process whose command line holds ``command`` runs on ``node``."""
+    deadline = time.monotonic() + 120
+    while not any(command in line for line in slurm.node_tasks(node).values()):
+        assert time.monotonic() < deadline, f"nothing running {command} started on {node}"
+        time.sleep(0.2)
+
+
+def test_a_lost_node_loses_no_trial(candle, candle_dirs, slurm, space):
+    job = _submit_search(candle, slurm, space, "srun", 9, "1.5", "lossy")
     folder = experiment(candle_dirs, "lossy")
     database = folder / "results.sqlite"
-    deadline = time.monotonic() + 120
-    while not any("candle_core.search.trial_job" in line for line in slurm.node_tasks("n3").values()):
-        assert time.monotonic() < deadline, "no trial started on n3"
-        time.sleep(0.2)
+    _wait_for_task(slurm, "n3", "candle_core.search.trial_job")
     try:
         slurm.kill_node("n3")  # in the middle of a trial
         slurm.wait_job(job, timeout=300)
@@ -70,15 +92,9 @@ def test_data_parallel_run_restarts_on_the_nodes_left(candle, candle_dirs, slurm
 
 
 def test_mpi_search_restarts_on_the_nodes_left(candle, candle_dirs, slurm, space):
-    search = ("search", "testfn", "--space", str(space), "--evaluator", "mpi", "--budget", "8", "-e", "3")
-    done = candle("submit", "--nodes", "3", "--", *search, "--sleep", "1", "--experiment_id", "mpilost", env=slurm.env)
-    assert done.code == 0, done.err
-    job = re.search(r"submitted job (\d+)", done.out).group(1)
+    job = _submit_search(candle, slurm, space, "mpi", 8, "1", "mpilost")
     folder = experiment(candle_dirs, "mpilost")
-    deadline = time.monotonic() + 120
-    while not any("candle_core" in line for line in slurm.node_tasks("n3").values()):
-        assert time.monotonic() < deadline, "no rank started on n3"
-        time.sleep(0.2)
+    _wait_for_task(slurm, "n3", "candle_core")
     time.sleep(3)  # a trial under way
     try:
         slurm.kill_node("n3")

@@ -42,7 +42,9 @@ def test_slurm_script_asks_for_the_allocation_and_forwards_the_warning(candle, c
         assert f"#SBATCH {directive}\n" in script
     folder = experiment(candle_dirs, "EXP000")
     # a chain's jobs continue the search when there is one
-    assert re.search(r"srun --mpi=pmi2 -n 8 \S+python\S* -m candle_core.cli search testfn .* --resume=auto &", script)
+    launch = r'srun --mpi=pmi2 --overlap --kill-on-bad-exit=1 -N "\$count" -n "\$\(\(count \* 4\)\)" -w "\$nodes" '
+    assert re.search(launch + r"\S+python\S* -m candle_core.cli search testfn .* --resume=auto \$again &", script)
+    assert "count=2; again=; restarts=0" in script  # 2 nodes, then those left after a loss
     assert 'trap \'[ -n "$child" ] && kill -USR1 "$child" 2>/dev/null\' USR1' in script
     assert f"export CANDLE_DATA_DIR={candle_dirs}" in script
     assert not folder.exists()  # a dry run writes nothing
@@ -202,3 +204,26 @@ def test_cancel_stops_a_running_job(candle, candle_dirs, slurm):
     assert re.search(rf"{job}\s+(CANCELLED|UNKNOWN)", candle("jobs", str(folder), env=slurm.env).out)
     again = candle("cancel", str(folder), env=slurm.env)
     assert again.code == 0 and "no job of it is queued or running" in again.out
+
+
+def test_node_cache_across_nodes_continues_from_the_shared_copy(candle, candle_dirs, slurm, tmp_path):
+    space = tmp_path / "lr.json"
+    rate = {"name": "learning_rate", "type": "float", "lower": 1e-4, "upper": 1e-2, "log": True}
+    space.write_text(json.dumps([rate]))
+    small = ("--data", "synthetic", "--feature_subsample", "120", "--conv", "8", "10", "1", "--dense", "16")
+    search = ("search", "nt3", "--algorithm", "pbt", "--space", str(space), "--budget", "4", "--evaluator", "srun")
+    search += ("--option", "population=2", "--option", "round_epochs=1", "--model-cache", "node", *small)
+    done = candle("submit", "--nodes", "3", "--", *search, "--experiment_id", "pbtnodes", env=slurm.env)
+    (job,) = _submitted(done)
+    slurm.wait_job(job, timeout=300)
+    folder = candle_dirs / "nt3" / "pbtnodes"
+    log = next((folder / "jobs").glob("slurm-*.out")).read_text()
+    trials = {t.label: t for t in ResultsStore(folder / "results.sqlite").trials()}
+    assert len(trials) == 4 and all(t.status == "ok" for t in trials.values()), log
+    moved = 0  # the srun evaluator takes the three nodes in turn: a second round starts elsewhere
+    for member in range(2):
+        second = trials[f"m{member}_r1"]
+        results = json.loads((folder / f"RUN_m{member}_r1" / "results.json").read_text())
+        assert results["resumed_from_epoch"] == 1  # continued from a first-round checkpoint
+        moved += second.results["node_cache"]["node"] != trials[f"m{member}_r0"].results["node_cache"]["node"]
+    assert moved  # at least one member continued on another node than it started on

@@ -81,3 +81,18 @@ def test_warned_run_stops_with_a_checkpoint_and_the_chain_continues_it(candle, c
     assert results["epochs_run"] == 8 and results["resumed_from_epoch"] >= 2, logs
     history = json.loads(history_file.read_text())
     assert [row["epoch"] for row in history] == list(range(1, 9))  # no epoch lost or run twice
+
+
+def test_the_driver_starts_no_trial_that_would_outlast_the_allocation(monkeypatch):
+    from candle_core.cluster import walltime
+    from candle_core.search import driver
+
+    monkeypatch.setenv(walltime.END_VARIABLE, str(time.time() + 60))
+    assert driver._walltime_stop(longest=0.0) is None  # no trial has ended yet: no estimate
+    assert driver._walltime_stop(longest=30.0) is None  # 60 s left, minus the 15 s margin, fits 30
+    assert "a trial takes up to 50 s" in driver._walltime_stop(longest=50.0)
+    assert not driver._must_leave()
+    monkeypatch.setenv(walltime.END_VARIABLE, str(time.time() + 5))
+    assert driver._must_leave() and "the batch job's walltime warning came" in driver._walltime_stop(0.0)
+    monkeypatch.delenv(walltime.END_VARIABLE)
+    assert driver._walltime_stop(longest=1e9) is None and driver._must_leave()  # no end known

@@ -110,8 +110,11 @@ def test_driver_killed_then_resumed_loses_and_reruns_nothing(candle, candle_dirs
         assert driver.poll() is None and time.time() < deadline
         if database.exists():
             with sqlite3.connect(database) as db:
-                if db.execute("SELECT COUNT(*) FROM trials WHERE status = 'ok'").fetchone()[0] >= 4:
-                    break
+                try:
+                    if db.execute("SELECT COUNT(*) FROM trials WHERE status = 'ok'").fetchone()[0] >= 4:
+                        break
+                except sqlite3.OperationalError:  # the file exists, its table not yet
+                    pass
         time.sleep(0.1)
     driver.send_signal(signal.SIGKILL)
     driver.wait()
