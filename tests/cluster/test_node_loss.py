@@ -67,7 +67,7 @@ def test_a_lost_node_loses_no_trial(candle, candle_dirs, slurm, space):
 
 def test_data_parallel_run_restarts_on_the_nodes_left(candle, candle_dirs, slurm):
     small = ("--data", "synthetic", "--feature_subsample", "300", "--conv", "8", "20", "1", "--dense", "16", "8")
-    run = ("run", "nt3", *small, "-e", "6", "--comm", "ring", "--comm_timeout", "10", "--ckpt_save_interval", "1")
+    run = ("run", "nt3", *small, "-e", "6", "--comm", "ring", "--comm_timeout", "6", "--ckpt_save_interval", "1")
     done = candle("submit", "--nodes", "3", "--", *run, "--experiment_id", "dp", env=slurm.env)
     assert done.code == 0, done.err
     job = re.search(r"submitted job (\d+)", done.out).group(1)
