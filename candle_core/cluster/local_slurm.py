@@ -182,11 +182,30 @@ PartitionName=debug Nodes={",".join(NODES)} Default=YES MaxTime=INFINITE State=U
     return cluster
 
 
-def stop_cluster(root: Path) -> None:
-    """Stop the daemons of the cluster in ``root``."""
+def stop_cluster(root: Path, grace: float = 5.0) -> None:
+    """Stop the daemons of the cluster in ``root``: SIGTERM, then SIGKILL for any still there
+    after ``grace`` seconds (a slurmd with a step stuck on a dead node may not stop)."""
+    pids = []
     for pid_file in [*root.glob("slurmd.*.pid"), root / "slurmctld.pid", root / "munged.pid"]:
         try:
-            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+            pids.append(int(pid_file.read_text().strip()))
+            os.kill(pids[-1], signal.SIGTERM)
         except (OSError, ValueError):
             pass
-    time.sleep(1)
+    deadline = time.monotonic() + grace
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if _alive(pid)]
+        time.sleep(0.2)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
