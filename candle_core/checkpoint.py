@@ -55,6 +55,20 @@ def _fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
+def copy_latest(source: Path, target: Path) -> int:
+    """Make ``target`` hold only the latest checkpoint of the checkpoint folder ``source`` and
+    the file naming it (what a restart reads); nothing when ``source`` has none. Bytes copied."""
+    latest = source / LATEST
+    if not latest.exists():
+        return 0
+    name = json.loads(latest.read_text())["checkpoint"]
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    shutil.copytree(source / name, target / name)
+    shutil.copy2(latest, target / LATEST)
+    return sum(path.stat().st_size for path in target.rglob("*") if path.is_file())
+
+
 def checkpoint_directory(params: Mapping[str, Any], run_dir: str | Path) -> Path:
     """``ckpt_directory`` when given, else ``<run_dir>/ckpts``."""
     return Path(params.get("ckpt_directory") or Path(run_dir) / "ckpts")

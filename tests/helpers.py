@@ -20,6 +20,7 @@ from candle_core.plugin_manager import get_plugin_manager
 from candle_core.run import run_benchmark
 
 REPO = Path(__file__).resolve().parents[1]
+HANG_SECONDS = 900  # a wait this long means "it hung": never a speed requirement
 SHARED_MODELS = REPO.parent / "shared" / "candle-models"
 BRANIN_SPACE = [
     {"name": "x1", "type": "float", "lower": -5, "upper": 10},
@@ -123,3 +124,19 @@ def serving(
 def testfn_experiment(candle_dirs: Path, name: str) -> Path:
     """The folder of a testfn experiment (search) by its id."""
     return candle_dirs / "testfn" / "Output" / name
+
+
+def wait_until(condition, what: str, timeout: float = HANG_SECONDS, poll: float = 0.2) -> None:
+    """Poll ``condition()`` until true; fail saying ``what`` did not happen (it hung)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {timeout:g} s (hung?)"
+        time.sleep(poll)
+
+
+def submitted_job_ids(result) -> list[str]:
+    """The job ids ``candle submit`` printed (it must have succeeded)."""
+    assert result.code == 0, result.err
+    match = re.search(r"submitted jobs? ([\d, ]+) \(", result.out)
+    assert match, result.out
+    return [job.strip() for job in match.group(1).split(",")]

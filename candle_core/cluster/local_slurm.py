@@ -94,13 +94,13 @@ class SlurmCluster:
             except OSError:
                 pass
 
-    def revive_node(self, name: str, timeout: float = 60) -> None:
+    def revive_node(self, name: str, timeout: float = 300) -> None:
         """Start the node's slurmd again and return it to service."""
         subprocess.run(["slurmd", "-f", str(self.conf), "-N", name], check=True, env={**os.environ, **self.env})
         self.command("scontrol", "update", f"nodename={name}", "state=resume")
         self.wait_idle(timeout)
 
-    def wait_job(self, job_id: str, timeout: float = 300) -> None:
+    def wait_job(self, job_id: str, timeout: float = 900) -> None:
         """Until the job (all tasks of an array) has left the queue."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from candle_core.checkpoint import copy_latest
 from candle_core.cluster import walltime
 from candle_core.errors import CandleError
 from candle_core.plugin_manager import get_plugin_manager
@@ -72,25 +73,26 @@ def resolve_trial(task: TrialTask) -> tuple[Any, Any, dict[str, Any]]:
     return manager, benchmark, resolved.values
 
 
-def run_trial(task: TrialTask, copy_warm_start: bool = True) -> Trial:
+def run_trial(task: TrialTask, manage_state: bool = True) -> Trial:
     """Run the trial here; return it with status, objective, history, results or error.
 
-    ``copy_warm_start``: copy the parent trial's checkpoint first (a multi-rank trial's job
-    does it once, on its rank 0, before its ranks call this)."""
+    ``manage_state``: prepare the trial's state first (the parent's checkpoint, the node cache)
+    and settle it after (a multi-rank trial's job does both once, on its rank 0)."""
     from candle_core.run import HISTORY_JSON, run_benchmark
 
     walltime.ignore_warning()  # the driver stops trials at the walltime, a trial never stops itself
-    trial = task.trial
+    trial, run_dir = task.trial, None
     try:
         manager, benchmark, values = resolve_trial(task)
-        if copy_warm_start:
-            prepare_state(task, Path(values["run_dir"]))
+        run_dir = Path(values["run_dir"])
+        if manage_state:
+            prepare_state(task, run_dir)
         if "plots" not in trial.params and "--plots" not in task.argv:
             values["plots"] = False  # one picture per search (search_progress.png), not per trial
         if trial.checkpoint and not values.get("ckpt_save_interval"):
             values["ckpt_save_interval"] = values["epochs"]  # the last epoch
         results = run_benchmark(benchmark, values, manager)
-        history_path = Path(values["run_dir"]) / HISTORY_JSON
+        history_path = run_dir / HISTORY_JSON
         history = json.loads(history_path.read_text()) if history_path.exists() else []
         finished = _finished(trial, "ok", history, results, None, task.objective)
     except CandleError as exc:
@@ -98,7 +100,7 @@ def run_trial(task: TrialTask, copy_warm_start: bool = True) -> Trial:
     except Exception as exc:  # noqa: BLE001 — a failing trial is recorded, the search goes on
         tail = "".join(traceback.format_exception(exc)[-3:]).strip()
         finished = _finished(trial, "failed", [], {}, f"{type(exc).__name__}: {exc}\n{tail}", task.objective)
-    return settle_state(task, finished) if copy_warm_start else finished
+    return settle_state(task, finished, run_dir) if manage_state and run_dir else finished
 
 
 def prepare_state(task: TrialTask, run_dir: Path) -> None:
@@ -110,12 +112,11 @@ def prepare_state(task: TrialTask, run_dir: Path) -> None:
         _continue_from(Path(task.trial.warm_start), run_dir)
 
 
-def settle_state(task: TrialTask, trial: Trial) -> Trial:
+def settle_state(task: TrialTask, trial: Trial, run_dir: Path) -> Trial:
     """After a trial trained (in the process that prepared it): with the node cache, flush what
     the search keeps to the shared run directory, and say so in the results."""
     if not task.node_cache:
         return trial
-    run_dir = Path(resolve_trial(task)[2]["run_dir"])
     ok = trial.status == "ok"
     limit = task.keep_loss_below
     kept = ok and (limit is None or task.objective.loss(trial.objective) < limit)
@@ -132,23 +133,13 @@ def failed_trial(task: TrialTask, error: str) -> Trial:
 def _continue_from(parent: Path, run_dir: Path) -> None:
     """Copy the parent trial's latest checkpoint, so that this trial resumes its training (a
     benchmark without checkpoints simply trains from the start)."""
-    import shutil
-
     source = parent / "ckpts"
     if source.is_symlink() and not source.exists():
         raise CandleError(
             f"{parent}: its checkpoint stayed in the node cache of another node ({os.readlink(source)}) "
             "and was not flushed; the trial cannot continue from it"
         )
-    latest = source / "latest.json"
-    if not latest.exists():
-        return
-    name = json.loads(latest.read_text())["checkpoint"]
-    target = Path(os.path.realpath(run_dir / "ckpts"))  # the node cache's folder, with --model-cache node
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    shutil.copytree(source / name, target / name)
-    shutil.copy2(latest, target / "latest.json")
+    copy_latest(source, Path(os.path.realpath(run_dir / "ckpts")))  # realpath: the node cache's folder
 
 
 def _finished(

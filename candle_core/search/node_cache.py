@@ -21,11 +21,11 @@ driver never waits for a flush; the trial's slot does.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
+from candle_core.checkpoint import copy_latest
 from candle_core.launch import node_name
 
 CACHE_VARIABLE = "CANDLE_NODE_CACHE"
@@ -73,27 +73,12 @@ def flush(run_dir: Path, keep_model: bool, keep_checkpoint: bool) -> int:
         temporary = run_dir / f".{folder}.flushing"
         shutil.rmtree(temporary, ignore_errors=True)
         if folder == "ckpts":
-            copied += _copy_latest(source, temporary)
+            copied += copy_latest(source, temporary)
         else:
             shutil.copytree(source, temporary)
-            copied += _size(temporary)
-        temporary.rename(run_dir / folder)
+            copied += sum(path.stat().st_size for path in temporary.rglob("*") if path.is_file())
+        if temporary.exists():  # a run that wrote no checkpoint has none to flush
+            temporary.rename(run_dir / folder)
     for source in locals_.values():
         shutil.rmtree(source.parent, ignore_errors=True)
     return copied
-
-
-def _copy_latest(source: Path, target: Path) -> int:
-    """The latest checkpoint of a checkpoint folder and the file naming it (what a restart reads)."""
-    latest = source / "latest.json"
-    target.mkdir(parents=True)
-    if not latest.exists():
-        return 0
-    name = json.loads(latest.read_text())["checkpoint"]
-    shutil.copytree(source / name, target / name)
-    shutil.copy2(latest, target / "latest.json")
-    return _size(target)
-
-
-def _size(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())

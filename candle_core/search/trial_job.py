@@ -58,14 +58,15 @@ def main(result_file: str) -> int:
 
     task: TrialTask = pickle.loads(base64.b64decode(os.environ[TASK_VARIABLE]))  # noqa: S301 — from the evaluator
     rank = MPI.COMM_WORLD.Get_rank()
+    run_dir = Path(resolve_trial(task)[2]["run_dir"])
     if rank == 0:
-        prepare_state(task, Path(resolve_trial(task)[2]["run_dir"]))
+        prepare_state(task, run_dir)
     MPI.COMM_WORLD.Barrier()
-    trial = run_trial(task, copy_warm_start=False)
+    trial = run_trial(task, manage_state=False)
     nodes = MPI.COMM_WORLD.allgather(node_name())
     if rank == 0:  # where the job ran: its nodes, and its Slurm step when srun started it
         job = {"nodes": nodes, "slurm_step": os.environ.get("SLURM_STEP_ID")}
-        trial = settle_state(task, replace(trial, results={**(trial.results or {}), "job": job}))
+        trial = settle_state(task, replace(trial, results={**(trial.results or {}), "job": job}), run_dir)
         write_bytes_atomic(Path(result_file), pickle.dumps(trial))
     return 0
 

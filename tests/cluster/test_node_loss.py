@@ -4,9 +4,9 @@ the nodes left, and the search completes with every trial of its budget."""
 from __future__ import annotations
 
 import json
-import re
 import time
 
+from helpers import submitted_job_ids, wait_until
 from helpers import testfn_experiment as experiment
 
 from candle_core.cluster.jobs import exit_code
@@ -16,30 +16,14 @@ from candle_core.search.trial import NODE_LOST
 
 def _submit_search(candle, slurm, space, evaluator: str, budget: int, sleep: str, experiment: str) -> str:
     search = ("search", "testfn", "--space", str(space), "--evaluator", evaluator, "--budget", str(budget))
-    done = candle(
-        "submit",
-        "--nodes",
-        "3",
-        "--",
-        *search,
-        "-e",
-        "3",
-        "--sleep",
-        sleep,
-        "--experiment_id",
-        experiment,
-        env=slurm.env,
-    )
-    assert done.code == 0, done.err
-    return re.search(r"submitted job (\d+)", done.out).group(1)
+    search += ("-e", "3", "--sleep", sleep, "--experiment_id", experiment)
+    (job,) = submitted_job_ids(candle("submit", "--nodes", "3", "--", *search, env=slurm.env))
+    return job
 
 
 def _wait_for_task(slurm, node: str, command: str) -> None:
     """Until a process whose command line holds ``command`` runs on ``node``."""
-    deadline = time.monotonic() + 120
-    while not any(command in line for line in slurm.node_tasks(node).values()):
-        assert time.monotonic() < deadline, f"nothing running {command} started on {node}"
-        time.sleep(0.2)
+    wait_until(lambda: any(command in line for line in slurm.node_tasks(node).values()), f"{command} ran on {node}")
 
 
 def test_a_lost_node_loses_no_trial(candle, candle_dirs, slurm, space):
@@ -49,7 +33,7 @@ def test_a_lost_node_loses_no_trial(candle, candle_dirs, slurm, space):
     _wait_for_task(slurm, "n3", "candle_core.search.trial_job")
     try:
         slurm.kill_node("n3")  # in the middle of a trial
-        slurm.wait_job(job, timeout=300)
+        slurm.wait_job(job)
     finally:
         slurm.revive_node("n3")
     log = next((folder / "jobs").glob("slurm-*.out")).read_text()
@@ -68,18 +52,13 @@ def test_a_lost_node_loses_no_trial(candle, candle_dirs, slurm, space):
 def test_data_parallel_run_restarts_on_the_nodes_left(candle, candle_dirs, slurm):
     small = ("--data", "synthetic", "--feature_subsample", "300", "--conv", "8", "20", "1", "--dense", "16", "8")
     run = ("run", "nt3", *small, "-e", "6", "--comm", "ring", "--comm_timeout", "6", "--ckpt_save_interval", "1")
-    done = candle("submit", "--nodes", "3", "--", *run, "--experiment_id", "dp", env=slurm.env)
-    assert done.code == 0, done.err
-    job = re.search(r"submitted job (\d+)", done.out).group(1)
+    (job,) = submitted_job_ids(candle("submit", "--nodes", "3", "--", *run, "--experiment_id", "dp", env=slurm.env))
     folder = candle_dirs / "nt3" / "dp"
     history = folder / "RUN000" / "history.json"
-    deadline = time.monotonic() + 180
-    while not (history.exists() and json.loads(history.read_text())):
-        assert time.monotonic() < deadline, "the run did not finish an epoch"
-        time.sleep(0.3)
+    wait_until(lambda: history.exists() and json.loads(history.read_text()), "the run finished an epoch")
     try:
         slurm.kill_node("n3")  # one of the three ranks dies with its node
-        slurm.wait_job(job, timeout=300)
+        slurm.wait_job(job)
     finally:
         slurm.revive_node("n3")
     log = next((folder / "jobs").glob("slurm-*.out")).read_text()
@@ -98,7 +77,7 @@ def test_mpi_search_restarts_on_the_nodes_left(candle, candle_dirs, slurm, space
     time.sleep(3)  # a trial under way
     try:
         slurm.kill_node("n3")
-        slurm.wait_job(job, timeout=300)
+        slurm.wait_job(job)
     finally:
         slurm.revive_node("n3")
     log = next((folder / "jobs").glob("slurm-*.out")).read_text()

@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
+from helpers import submitted_job_ids, wait_until
 from helpers import testfn_experiment as experiment
 
 from candle_core.cluster.jobs import read_jobs
 from candle_core.search.store import ResultsStore
-
-
-def _submitted(result) -> list[str]:
-    assert result.code == 0, result.err
-    match = re.search(r"submitted jobs? ([\d, ]+) \(", result.out)
-    assert match, result.out
-    return [job.strip() for job in match.group(1).split(",")]
 
 
 # ------------------------------------------------------------------ scripts as text
@@ -122,8 +115,8 @@ def test_a_search_already_stored_needs_resume(candle, candle_dirs, space):
 # ------------------------------------------------------------------ real jobs on the test Slurm
 def test_submitted_run_completes_and_jobs_shows_it(candle, candle_dirs, slurm):
     done = candle("submit", "--", "candle", "run", "testfn", "-e", "2", env=slurm.env)
-    (job,) = _submitted(done)
-    slurm.wait_job(job, timeout=120)
+    (job,) = submitted_job_ids(done)
+    slurm.wait_job(job)
     folder = experiment(candle_dirs, "EXP000")
     assert json.loads((folder / "RUN000" / "results.json").read_text())["epochs_run"] == 2
     assert (folder / "jobs" / f"{job}.exit").read_text().strip() == "0"
@@ -136,8 +129,8 @@ def test_upf_job_array_runs_each_shard_as_its_own_experiment(candle, candle_dirs
     upf = tmp_path / "sets.upf"
     upf.write_text("\n".join(json.dumps({"id": f"s{i}", "x1": float(i), "x2": 1.0}) for i in range(5)) + "\n")
     done = candle("submit", "--array", "2", "--", "upf", "testfn", str(upf), "-e", "1", env=slurm.env)
-    (job,) = _submitted(done)
-    slurm.wait_job(job, timeout=180)
+    (job,) = submitted_job_ids(done)
+    slurm.wait_job(job)
     labels = {}
     for index in (0, 1):
         trials = ResultsStore(experiment(candle_dirs, f"EXP000.{index}") / "results.sqlite").trials()
@@ -155,8 +148,8 @@ def test_mpi_search_spreads_trials_over_three_nodes(candle, candle_dirs, slurm, 
         *("--sleep", "0.5", "--experiment_id", "spread"),
         env=slurm.env,
     )
-    (job,) = _submitted(done)
-    slurm.wait_job(job, timeout=240)
+    (job,) = submitted_job_ids(done)
+    slurm.wait_job(job)
     folder = experiment(candle_dirs, "spread")
     log = next((folder / "jobs").glob("slurm-*.out")).read_text()
     trials = ResultsStore(folder / "results.sqlite").trials()
@@ -175,8 +168,8 @@ def test_multi_rank_trials_are_srun_steps_on_their_own_nodes(candle, candle_dirs
         *("--experiment_id", "steps"),
         env=slurm.env,
     )
-    (job,) = _submitted(done)
-    slurm.wait_job(job, timeout=300)
+    (job,) = submitted_job_ids(done)
+    slurm.wait_job(job)
     folder = candle_dirs / "nt3" / "steps"
     log = next((folder / "jobs").glob("slurm-*.out")).read_text()
     trials = ResultsStore(folder / "results.sqlite").trials()
@@ -193,14 +186,12 @@ def test_multi_rank_trials_are_srun_steps_on_their_own_nodes(candle, candle_dirs
 def test_cancel_stops_a_running_job(candle, candle_dirs, slurm):
     long_run = ("run", "testfn", "-e", "100", "--sleep", "5", "--experiment_id", "long")
     done = candle("submit", "--", *long_run, env=slurm.env)
-    (job,) = _submitted(done)
+    (job,) = submitted_job_ids(done)
     folder = experiment(candle_dirs, "long")
-    deadline = time.monotonic() + 60
-    while "RUNNING" not in candle("jobs", str(folder), env=slurm.env).out and time.monotonic() < deadline:
-        time.sleep(0.5)
+    wait_until(lambda: "RUNNING" in candle("jobs", str(folder), env=slurm.env).out, "the job ran", poll=0.5)
     cancelled = candle("cancel", str(folder), env=slurm.env)
     assert cancelled.code == 0 and f"cancelled {job}" in cancelled.out
-    slurm.wait_job(job, timeout=60)
+    slurm.wait_job(job)
     assert re.search(rf"{job}\s+(CANCELLED|UNKNOWN)", candle("jobs", str(folder), env=slurm.env).out)
     again = candle("cancel", str(folder), env=slurm.env)
     assert again.code == 0 and "no job of it is queued or running" in again.out
@@ -214,8 +205,8 @@ def test_node_cache_across_nodes_continues_from_the_shared_copy(candle, candle_d
     search = ("search", "nt3", "--algorithm", "pbt", "--space", str(space), "--budget", "4", "--evaluator", "srun")
     search += ("--option", "population=2", "--option", "round_epochs=1", "--model-cache", "node", *small)
     done = candle("submit", "--nodes", "3", "--", *search, "--experiment_id", "pbtnodes", env=slurm.env)
-    (job,) = _submitted(done)
-    slurm.wait_job(job, timeout=300)
+    (job,) = submitted_job_ids(done)
+    slurm.wait_job(job)
     folder = candle_dirs / "nt3" / "pbtnodes"
     log = next((folder / "jobs").glob("slurm-*.out")).read_text()
     trials = {t.label: t for t in ResultsStore(folder / "results.sqlite").trials()}

@@ -7,16 +7,12 @@ import json
 import re
 import time
 
+from helpers import submitted_job_ids, wait_until
 from helpers import testfn_experiment as experiment
 
 from candle_core.cluster.jobs import exit_code
 from candle_core.cluster.walltime import STOPPED_EXIT_CODE
 from candle_core.search.store import ResultsStore
-
-
-def _job_ids(result) -> list[str]:
-    assert result.code == 0, result.err
-    return [j.strip() for j in re.search(r"submitted jobs? ([\d, ]+) \(", result.out).group(1).split(",")]
 
 
 def _finished(folder) -> list:
@@ -28,16 +24,14 @@ def _finished(folder) -> list:
 
 def test_warning_signal_stops_the_search_and_the_chain_resumes_it(candle, candle_dirs, slurm, space):
     search = ("search", "testfn", "--space", str(space), "--budget", "6", "-e", "2", "--sleep", "1")
-    first, second = _job_ids(
+    first, second = submitted_job_ids(
         candle("submit", "--chain", "2", "--", *search, "--experiment_id", "warned", env=slurm.env)
     )
     folder = experiment(candle_dirs, "warned")
-    deadline = time.monotonic() + 120
-    while len(_finished(folder)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.3)
+    wait_until(lambda: len(_finished(folder)) >= 2, "two trials finished")
     # the warning as Slurm sends it (--signal=B:USR1@T): to the batch shell, which forwards it
     assert slurm.command("scancel", "--batch", "--signal=USR1", first).returncode == 0
-    slurm.wait_job(second, timeout=240)
+    slurm.wait_job(second)
     log = (folder / "jobs" / f"slurm-{first}.out").read_text()
     assert exit_code(folder, first) == STOPPED_EXIT_CODE, log
     assert "stopped before the budget: the batch job's walltime warning came" in log
@@ -50,11 +44,11 @@ def test_warning_signal_stops_the_search_and_the_chain_resumes_it(candle, candle
 
 def test_walltime_chain_finishes_the_budget(candle, candle_dirs, slurm, space, tmp_path):
     search = ("search", "testfn", "--space", str(space), "--budget", "12", "-e", "2", "--sleep", "2")
-    jobs = _job_ids(
+    jobs = submitted_job_ids(
         candle("submit", "--time", "00:00:40", "--chain", "4", "--", *search, "--experiment_id", "short", env=slurm.env)
     )
     folder = experiment(candle_dirs, "short")
-    slurm.wait_job(jobs[-1], timeout=400)
+    slurm.wait_job(jobs[-1])
     codes = [exit_code(folder, job) for job in jobs]
     logs = "\n".join(p.read_text() for p in sorted((folder / "jobs").glob("slurm-*.out")))
     trials = ResultsStore(folder / "results.sqlite").trials()
@@ -65,14 +59,14 @@ def test_walltime_chain_finishes_the_budget(candle, candle_dirs, slurm, space, t
 def test_warned_run_stops_with_a_checkpoint_and_the_chain_continues_it(candle, candle_dirs, slurm):
     small = ("--data", "synthetic", "--feature_subsample", "300", "--conv", "8", "20", "1", "--dense", "16", "8")
     run = ("run", "nt3", *small, "-e", "8", "--experiment_id", "longrun")
-    first, second = _job_ids(candle("submit", "--chain", "2", "--", *run, env=slurm.env))
+    first, second = submitted_job_ids(candle("submit", "--chain", "2", "--", *run, env=slurm.env))
     history_file = candle_dirs / "nt3" / "longrun" / "RUN000" / "history.json"
-    deadline = time.monotonic() + 180
-    while not (history_file.exists() and len(json.loads(history_file.read_text())) >= 2):
-        assert time.monotonic() < deadline, "the run did not reach its second epoch"
-        time.sleep(0.3)
+    wait_until(
+        lambda: history_file.exists() and len(json.loads(history_file.read_text())) >= 2,
+        "the run reached its second epoch",
+    )
     assert slurm.command("scancel", "--batch", "--signal=USR1", first).returncode == 0
-    slurm.wait_job(second, timeout=300)
+    slurm.wait_job(second)
     folder = candle_dirs / "nt3" / "longrun"
     logs = "\n".join(p.read_text() for p in sorted((folder / "jobs").glob("slurm-*.out")))
     assert exit_code(folder, first) == STOPPED_EXIT_CODE and exit_code(folder, second) == 0, logs
