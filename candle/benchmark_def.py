@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from candle_core.benchmark import Benchmark, finalize_parameters
+from candle_core.benchmark import Benchmark
+from candle_core.compat import finalize_parameters
 
 
 def create_params(

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import median_abs_deviation
 
+from candle_core.plots import pyplot, save_figure
+
 
 def _matrix(data: Any) -> np.ndarray:
     if isinstance(data, pd.DataFrame):
@@ -49,8 +51,6 @@ def select_features_by_variation(
             raise ValueError(f"variation_measure must be 'var', 'std' or 'mad', got {variation_measure!r}")
     known = np.flatnonzero(~np.isnan(spread))
     if draw_histogram and len(known):
-        from candle_core.plots import pyplot, save_figure
-
         plt = pyplot()
         figure, axis = plt.subplots()
         axis.hist(spread[known], bins=int(min(bins, len(known))), log=log)

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from candle.file_utils import get_file
 from candle_core.errors import warn_user
+from candle_core.model import OptimizerSpec
 from candle_core.parameters.keyword import str2bool as str2bool  # candle_lib's name, candle_core's rules
 
 KERAS_MODULES = ("keras", "tensorflow")
@@ -42,7 +44,6 @@ def framework() -> str:
 def optimizer_spec(optimizer: str, lr: float, kerasDefaults: Mapping[str, Any]) -> Any:
     """candle's backend-neutral description of the optimizer ``build_optimizer`` and
     ``build_pytorch_optimizer`` build (the one ``candle run`` builds); unknown names refused."""
-    from candle_core.model import OptimizerSpec
 
     OptimizerSpec.from_params({"optimizer": str(optimizer).lower(), "learning_rate": lr})  # refuses unknown names
     return OptimizerSpec(
@@ -72,7 +73,6 @@ def numeric_logs(logs: Any) -> dict[str, float]:
 def fetch_file(link: str, subdir: str, unpack: bool = False, md5_hash: str | None = None, untar: bool = False) -> str:
     """Download ``link`` into ``$CANDLE_DATA_DIR/<subdir>`` unless cached (``get_file``); ``untar``
     is the older name of ``unpack``."""
-    from candle.file_utils import get_file
 
     return get_file(os.path.basename(link), link, unpack=unpack or untar, md5_hash=md5_hash, cache_subdir=subdir)
 

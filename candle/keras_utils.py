@@ -13,6 +13,8 @@ import keras
 from keras import ops
 
 from candle.helper_utils import framework, numeric_logs, optimizer_spec
+from candle_core.plugin_manager import get_plugin_manager
+from candle_core.run_context import RunContext, timeout_reason
 from candle_plugins.backends.keras.backend import keras_optimizer_class
 from candle_plugins.backends.keras.layers import PermanentDropout
 
@@ -123,8 +125,6 @@ class TerminateOnTimeOut(keras.callbacks.Callback):
         self.epoch_started = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        from candle_core.run import timeout_reason
-
         now = time.monotonic()
         self.reason = timeout_reason(now - self.started, now - self.epoch_started, self.timeout_in_sec)
         if self.reason:
@@ -143,9 +143,6 @@ class CandleRemoteMonitor(keras.callbacks.Callback):
         self.context: Any = None
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
-        from candle_core.plugin_manager import get_plugin_manager
-        from candle_core.run import RunContext
-
         run_dir = Path(self.params_.get("output_dir") or ".")
         run_dir.mkdir(parents=True, exist_ok=True)
         self.context = RunContext(self.params_, run_dir, get_plugin_manager().hook, writes=True)

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from candle_core.benchmark import finalize_parameters as finalize_parameters  # candle_core's pipeline
+from candle_core.compat import finalize_parameters as finalize_parameters  # candle_core's pipeline
 from candle_core.errors import CandleError
 from candle_core.parameters.keyword import UNSET, Keyword, ValueMismatch
 from candle_core.parameters.registry import KeywordRegistry

@@ -1,17 +1,6 @@
-"""The ``Benchmark`` base class and ``finalize_parameters``, compatible with CANDLE's.
+"""The ``Benchmark`` base class, compatible with CANDLE's (``finalize_parameters`` is in ``compat``).
 
-A CANDLE-compliant script ports by changing its import::
-
-    import candle_core as candle
-
-    class BenchmarkNT3(candle.Benchmark):
-        def set_locals(self):
-            self.required = set(required)
-            self.additional_definitions = additional_definitions
-
-    bmk = BenchmarkNT3(file_path, "nt3_default_model.txt", "keras", prog="nt3", desc="...")
-    params = candle.finalize_parameters(bmk)
-
+A CANDLE-compliant script subclasses it as before (see ``compat`` for the port).
 A benchmark shipped as a candle plugin returns such objects from the ``candle_benchmarks``
 hook, and overrides ``run`` (a self-contained training procedure) or ``load_data`` and
 ``build_model`` (the standard path through a backend).
@@ -19,17 +8,15 @@ hook, and overrides ``run`` (a self-contained training procedure) or ``load_data
 
 from __future__ import annotations
 
-import sys
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from candle_core.errors import CandleError
-from candle_core.hookspecs import hookimpl
+from candle_core.parameters.config_file import read_config_file
 
 if TYPE_CHECKING:
-    from candle_core.run import RunContext
+    from candle_core.run_context import RunContext
 
 DEFAULT_MODEL_SUFFIX = "_default_model.txt"
 
@@ -112,8 +99,6 @@ class Benchmark:
     # ----------------------------------------------------------------- CANDLE compatibility
     def read_config_file(self, file: str | Path) -> dict[str, Any]:
         """Read a model file into a flat dict (first occurrence of a key wins), as CANDLE."""
-        from candle_core.parameters.config_file import read_config_file
-
         config = read_config_file(file)
         if config.problems:
             raise CandleError(*config.problems)
@@ -127,54 +112,3 @@ class Benchmark:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} ({self.default_model_path})>"
-
-
-# The core answers the data and model hooks last, by asking the benchmark itself.
-@hookimpl(trylast=True)
-def candle_load_data(benchmark: Benchmark, params: Mapping[str, Any]) -> Any:
-    return benchmark.load_data(params)
-
-
-@hookimpl(trylast=True)
-def candle_build_model(benchmark: Benchmark, params: Mapping[str, Any], input_shape: tuple[int, ...]) -> Any:
-    return benchmark.build_model(params, input_shape)
-
-
-def finalize_parameters(bmk: Benchmark, argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Resolve a benchmark's parameters from its model file and ``sys.argv``, as CANDLE does.
-
-    As in CANDLE, ``output_dir`` in the result is the run's EXP/RUN directory (created, with
-    the final parameters written there), ``data_type`` is a numpy type, ``logfile`` is None unless
-    given, and ``ckpt_directory`` defaults to ``<run_dir>/ckpts`` (where ``candle run`` keeps them). User errors are
-    printed as one line each and exit with status 2; ``-h`` prints the keywords.
-    """
-    from candle_core.checkpoint import checkpoint_directory
-    from candle_core.parameters.command_line import keyword_parser, parse_keyword_flags
-    from candle_core.parameters.registry import build_registry
-    from candle_core.parameters.resolve import resolve_parameters
-    from candle_core.plugin_manager import get_plugin_manager
-    from candle_core.run import write_final_parameters
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    prog = bmk.prog or bmk.name
-    try:
-        registry = build_registry(bmk, get_plugin_manager())
-        if "-h" in args or "--help" in args:
-            print(keyword_parser(registry, prog, bmk.desc).format_help())
-            raise SystemExit(0)
-        resolved = resolve_parameters(bmk, registry, parse_keyword_flags(registry, args, prog))
-    except CandleError as exc:
-        for message in exc.messages:
-            print(f"{prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(2) from None
-    for message in resolved.warnings:
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
-    params = dict(resolved.values)
-    params["output_dir"] = params["run_dir"]
-    params.setdefault("logfile", None)  # as CANDLE: scripts read params["logfile"]
-    params["ckpt_directory"] = str(checkpoint_directory(params, params["run_dir"]))  # where candle run keeps them
-    write_final_parameters(Path(params["run_dir"]), resolved.values)
-    import numpy
-
-    params["data_type"] = {"f16": numpy.float16, "f32": numpy.float32, "f64": numpy.float64}[params["data_type"]]
-    return params

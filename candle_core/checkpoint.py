@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from candle_core.atomic import write_json_atomic
-from candle_core.backend import Backend
+from candle_core.contracts import Backend
 from candle_core.errors import CandleError, warn_user
-from candle_core.objective import improved
+from candle_core.objective import Objective
 
 META = "meta.json"
 LATEST = "latest.json"
@@ -175,7 +175,7 @@ class Checkpoints:
         if epoch <= self.skip:
             return
         value = logs.get(self.best_metric)
-        is_best = self.save_best and value is not None and improved(self.best_metric, value, self.best_value)
+        is_best = self.save_best and value is not None and Objective(self.best_metric).better(value, self.best_value)
         if is_best:
             self.best_value = value
         periodic = always or (self.interval > 0 and epoch % self.interval == 0)
@@ -232,10 +232,12 @@ class Checkpoints:
         if self.keep_mode == "exponential":
             # an epoch d epochs older than the newest stays if it is a multiple of the largest
             # power of two <= d: the older, the sparser; once dropped, never wanted again
-            keep = [e for e in reversed(epochs) if e == newest or e % (1 << ((newest - e).bit_length() - 1)) == 0]
+            newest_first = [
+                e for e in reversed(epochs) if e == newest or e % (1 << ((newest - e).bit_length() - 1)) == 0
+            ]
         else:
-            keep = list(reversed(epochs))
-        keep = set(keep[: self.keep_limit])
+            newest_first = list(reversed(epochs))
+        keep = set(newest_first[: self.keep_limit])
         for epoch in epochs:
             if epoch not in keep:
                 shutil.rmtree(self.directory / f"epoch_{epoch:04d}", ignore_errors=True)

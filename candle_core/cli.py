@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from candle_core.cli_parser import BENCHMARK_COMMANDS, build_parser
 from candle_core.cluster import walltime
 from candle_core.errors import CandleError, PeerLost, warn_user
 from candle_core.table import print_table
@@ -35,27 +36,23 @@ def _plugin_manager():
 
 def _resolve(args: argparse.Namespace, keyword_argv: Sequence[str]):
     """Look up the benchmark and resolve its parameters; ``-h`` prints its keywords."""
-    from candle_core.parameters.command_line import keyword_parser, parse_keyword_flags
-    from candle_core.parameters.registry import build_registry
-    from candle_core.parameters.resolve import resolve_parameters
+    from candle_core.parameters.pipeline import keyword_help, resolve_benchmark
 
-    manager = _plugin_manager()
-    benchmark = manager.benchmark(args.benchmark)
-    registry = build_registry(benchmark, manager)
+    benchmark = _plugin_manager().benchmark(args.benchmark)
     prog = f"candle {args.command} {benchmark.name}"
     if args.help:
-        print(keyword_parser(registry, prog, benchmark.desc).format_help())
+        print(keyword_help(benchmark, prog))
         raise SystemExit(0)
-    flags = parse_keyword_flags(registry, keyword_argv, prog)
-    resolved = resolve_parameters(benchmark, registry, flags, strict=args.strict)
-    _warn(resolved.warnings)
-    return manager, benchmark, registry, resolved
+    found = resolve_benchmark(benchmark, keyword_argv, strict=args.strict, prog=prog)
+    found.warn()
+    return found.manager, found.benchmark, found.registry, found.resolved
 
 
 # --------------------------------------------------------------------------- commands
 def command_run(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from candle_core.data_parallel import refuse_lone_ranks
-    from candle_core.run import WALLTIME_STOP, run_benchmark
+    from candle_core.run import run_benchmark
+    from candle_core.run_context import WALLTIME_STOP
 
     manager, benchmark, _, resolved = _resolve(args, rest)
     refuse_lone_ranks(resolved.values)
@@ -185,8 +182,8 @@ LAZY_COMMANDS = {
     "search": "candle_core.search.commands:command_search",
     "upf": "candle_core.search.commands:command_upf",
     "results": "candle_core.search.commands:command_results",
+    "report": "candle_core.report:command_report",
     "uq": "candle_core.search.commands:command_bootstrap",
-    "container": "candle_containers.cli:command_container",
     "submit": "candle_core.cluster.commands:command_submit",
     "jobs": "candle_core.cluster.commands:command_jobs",
     "cancel": "candle_core.cluster.commands:command_cancel",
@@ -213,93 +210,6 @@ COMMANDS = {
     "env": command_env,
     **{name: _lazy(target) for name, target in LAZY_COMMANDS.items()},
 }
-BENCHMARK_COMMANDS = {
-    "run": "train and evaluate a benchmark",
-    "params": "show every parameter and where it came from",
-    "summary": "the benchmark's network as the backend builds it (--backend torch|keras)",
-}
-
-
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    """The main parser and its sub-parsers by command name."""
-    parser = argparse.ArgumentParser(
-        prog="candle",
-        description="Deep-learning experiments from laptop to supercomputer, the CANDLE way.",
-        epilog="Keyword flags (--epochs 5, -e 5, --dense 200 20, --config_file F) follow the benchmark name; "
-        "'candle run BENCH --help' lists them. --debug shows tracebacks.",
-        allow_abbrev=False,
-    )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands: dict[str, argparse.ArgumentParser] = {}
-    for name, text in BENCHMARK_COMMANDS.items():
-        command = commands[name] = sub.add_parser(name, help=text, description=text, add_help=False, allow_abbrev=False)
-        command.add_argument("benchmark", nargs="?", help="benchmark name (see 'candle list')")
-        command.add_argument("-h", "--help", action="store_true", help="show the benchmark's keywords")
-        command.add_argument("--strict", action="store_true", help="unknown keys in model files are errors")
-        if name == "params":
-            command.add_argument("--json", action="store_true", help='print {"name": {"value": ..., "source": ...}}')
-            command.add_argument("--all", action="store_true", help="include keywords that have no value")
-    from candle_core.search.options import add_search_options
-
-    for name, text in (
-        ("search", "search hyperparameters: trials of BENCH with values from --space"),
-        ("upf", 'run one trial of BENCH per JSON line of FILE (each with an "id")'),
-    ):
-        command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
-        command.add_argument("benchmark", help="benchmark name (see 'candle list')")
-        if name == "upf":
-            command.add_argument("file", help="UPF file: one JSON object per line")
-            command.add_argument(
-                "--shard", metavar="I/N", help="run only the parameter sets I, I+N, I+2N, ... (0-based; job arrays)"
-            )
-        add_search_options(command, upf=name == "upf")
-    command = commands["results"] = sub.add_parser(
-        "results", help="ranked trials of a search", description="ranked trials of a search", allow_abbrev=False
-    )
-    command.add_argument("experiment_dir", help="the search's experiment directory (or its results.sqlite)")
-    command.add_argument("--csv", help="write the table to this CSV file instead")
-    text = "Monte-Carlo dropout predictions of a finished run: per-row mean and std, and their report"
-    command = commands["infer"] = sub.add_parser("infer", help=text, description=text, allow_abbrev=False)
-    command.add_argument("benchmark", help="benchmark name (see 'candle list')")
-    command.add_argument("--run", required=True, help="the run directory (holds final_params.json and model/)")
-    command.add_argument("--mc-samples", type=int, default=30, help="predictions per row with dropout on (default 30)")
-    command.add_argument("--part", choices=["val", "test"], default="val", help="which rows to predict")
-    command.add_argument("--out", help="folder for the outputs (default: the run directory)")
-    text = "uncertainty by bootstrap ensembles: train N models on resamples, predict with all, report"
-    command = commands["uq"] = sub.add_parser("uq", help=text, description=text, allow_abbrev=False)
-    command.add_argument("method", choices=["bootstrap"], help="bootstrap: one model per resample")
-    command.add_argument("benchmark", help="benchmark name (see 'candle list')")
-    command.add_argument("--models", type=int, default=10, help="ensemble size (default 10)")
-    add_search_options(command, upf=True)
-    from candle_containers.cli import add_container_options
-
-    text = "container images: print a recipe, build an image, run a command inside one"
-    add_container_options(sub.add_parser("container", help=text, description=text, allow_abbrev=False))
-    from candle_core.cluster.commands import add_submit_options
-
-    text = "write a batch script (Slurm, PBS, LSF) for a candle command and submit it"
-    command = commands["submit"] = sub.add_parser(
-        "submit", help=text, description=text, allow_abbrev=False, usage="candle submit [options] -- candle COMMAND ..."
-    )
-    add_submit_options(command)
-    for name, text in (
-        ("jobs", "the batch jobs of an experiment and their states"),
-        ("cancel", "cancel the queued and running batch jobs of an experiment"),
-    ):
-        command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
-        command.add_argument("experiment_dir", help="the experiment directory the jobs were submitted for")
-        if name == "cancel":
-            command.add_argument("job", nargs="*", help="only these job ids (default: all of the experiment's)")
-    for name, text in (
-        ("list", "list the benchmarks"),
-        ("plugins", "list the plugins: family, name, module, version"),
-        ("env", "what candle sees here: backends, frameworks, GPUs, MPI"),
-    ):
-        command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
-        command.add_argument("--json", action="store_true", help="machine-readable output")
-    return parser, commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -323,11 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
             print(f"candle {args.command}: error: name a benchmark (see 'candle list')", file=sys.stderr)
             return EXIT_USER_ERROR
-    elif rest and args.command not in ("search", "upf", "uq", "container", "submit"):
+    elif rest and args.command not in ("search", "upf", "uq", "submit") and not hasattr(args, "plugin_command"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command in ("run", "search", "upf", "uq"):
         walltime.on_warning()  # a batch job's warning before its walltime: stop cleanly, not die
     try:
+        if hasattr(args, "plugin_command"):
+            return args.plugin_command.run(args, rest)
         return COMMANDS[args.command](args, rest)
     except CandleError as exc:
         if debug:

@@ -7,7 +7,6 @@ mismatch is the same clear error on every rank instead of a hang or garbage.
 
 from __future__ import annotations
 
-import abc
 import hashlib
 import time
 from collections.abc import Sequence
@@ -21,59 +20,6 @@ DEFAULT_TIMEOUT = 600.0  # seconds a collective may wait for a peer (keyword com
 SPIN_SECONDS = 0.01  # a waiting rank polls this long at full speed, then sleeps between polls
 NAP_SECONDS = 0.001
 POLLS_PER_CLOCK_READ = 64
-
-
-class Communicator(abc.ABC):
-    """Collectives on numpy buffers across the ranks of one job, plus sub-job launching.
-
-    ``timeout``: the seconds a collective waits for its peers before raising ``PeerLost``
-    (a dead or hung peer makes the others fail in bounded time instead of hanging).
-    """
-
-    name: str = ""
-    rank: int
-    size: int
-    timeout: float = DEFAULT_TIMEOUT
-    device_memory: bool = False  # True: allreduce/broadcast also take torch tensors on a GPU
-
-    @abc.abstractmethod
-    def allreduce(self, buffers: Sequence[np.ndarray], op: str = "sum") -> None:
-        """Reduce every buffer across ranks, in place (``op``: sum or average)."""
-
-    @abc.abstractmethod
-    def broadcast(self, buffers: Sequence[np.ndarray], root: int = 0) -> None:
-        """Copy ``root``'s buffers into every rank's, in place."""
-
-    @abc.abstractmethod
-    def barrier(self) -> None:
-        """Wait until every rank gets here."""
-
-    def use_device(self, device: str) -> None:
-        """Called once, before the first collective, with this rank's device (``"cpu"`` or
-        ``"cuda:N"``); a communicator that moves device memory binds to it. Others ignore it."""
-        return None
-
-    def launch(self, command: Sequence[str], **options) -> int:
-        """Run ``command`` as a new MPI job on this communicator's processes; see ``candle_core.launch``."""
-        from candle_core.launch import launch
-
-        return launch(command, self.mpi_comm, **options)
-
-    def local_size(self) -> int:
-        """How many of the ranks run on this rank's node (they share its cores)."""
-        from mpi4py import MPI
-
-        node = self.mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
-        size = node.Get_size()
-        node.Free()
-        return size
-
-    @property
-    def mpi_comm(self):
-        """The mpi4py communicator spanning the same processes."""
-        from mpi4py import MPI
-
-        return MPI.COMM_WORLD
 
 
 def wait(requests: list, timeout: float, what: str, rank: int, any_one: bool = False) -> int | None:

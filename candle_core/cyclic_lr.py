@@ -7,7 +7,12 @@ Modes: ``triangular`` (constant amplitude), ``triangular2`` (amplitude halved ea
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from candle_core.errors import CandleError
 
 MODES = {"trng1": "triangular", "trng2": "triangular2", "exp": "exp_range"}
 
@@ -29,3 +34,29 @@ def cyclic_rate(
     else:
         raise ValueError(f"cyclic learning-rate mode {mode!r} is not one of triangular, triangular2, exp_range")
     return base_lr + amplitude * scale
+
+
+def schedule_from(params: Mapping[str, Any]) -> Callable[[int], float] | None:
+    """The learning rate per batch count that CANDLE's ``clr_flag`` and ``clr_*`` keywords ask
+    for, or None without ``clr_flag``. Missing or inconsistent keywords are a ``CandleError``."""
+    if not params.get("clr_flag"):
+        return None
+    missing = [name for name in ("clr_mode", "clr_base_lr", "clr_max_lr") if params.get(name) is None]
+    if missing:
+        raise CandleError(
+            f"clr_flag needs {', '.join(missing)} (e.g. clr_mode = 'trng1', clr_base_lr = 1e-4, clr_max_lr = 1e-3)"
+        )
+    base, peak = float(params["clr_base_lr"]), float(params["clr_max_lr"])
+    if base >= peak:
+        raise CandleError(f"clr_base_lr ({base:g}) must be below clr_max_lr ({peak:g})")
+    for other in ("decay", "reduce_lr"):
+        if params.get(other):
+            raise CandleError(f"clr_flag and {other} both change the learning rate; choose one")
+    return functools.partial(
+        cyclic_rate,
+        base_lr=base,
+        max_lr=peak,
+        step_size=float(params.get("clr_step_size") or 2000),
+        mode=str(params["clr_mode"]),
+        gamma=float(params.get("clr_gamma") or 1.0),
+    )

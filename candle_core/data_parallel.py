@@ -19,25 +19,15 @@ yourself (the linear rule, lr × P, with a few epochs of warm-up, is the usual c
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from candle_core.comm import Communicator
+from candle_core.contracts import Communicator
 from candle_core.cores import share_cores
 from candle_core.errors import CandleError
-
-LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # MPICH hydra (and srun with PMI), Open MPI
-
-
-def launched_ranks() -> int:
-    """How many ranks the MPI launcher started (1 when not started by one)."""
-    for name in LAUNCHER_SIZE_VARIABLES:
-        if os.environ.get(name, "").isdigit():
-            return int(os.environ[name])
-    return 1
+from candle_core.launch import launched_ranks
 
 
 class DataParallel:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from candle_core.errors import CandleError, warn_user
+from candle_core.launch import launched_ranks
 
 DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
@@ -110,7 +111,6 @@ def check_precision(precision: Any, device: str) -> list[str]:
 def node_local_rank() -> int:
     """This process's index among the MPI ranks on its node (0 outside an MPI launch). Uses MPI's
     shared-memory split, so it is right under mpiexec, srun and any other launcher."""
-    from candle_core.data_parallel import launched_ranks
 
     if launched_ranks() <= 1:
         return 0

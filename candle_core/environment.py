@@ -9,6 +9,7 @@ from importlib import metadata
 from typing import Any
 
 from candle_core.gpu_slots import driver_gpus
+from candle_core.launch import find_mpiexec
 
 
 def _backend_report(name: str, factory: Any) -> dict[str, Any]:
@@ -25,8 +26,6 @@ def _backend_report(name: str, factory: Any) -> dict[str, Any]:
 
 
 def environment_report(manager: Any) -> dict[str, Any]:
-    from candle_core.launch import find_mpiexec
-
     return {
         "candle": metadata.version("candle"),
         "python": platform.python_version(),

@@ -14,9 +14,10 @@ Hooks come in three kinds:
 * *notification* hooks: called for their side effects; return values are ignored.
 
 Families that name things (benchmarks, backends, search algorithms, evaluators,
-communicators, container runtimes) answer with mappings ``{name: factory}``; a factory is a
-zero-argument callable, so that a framework (torch, tensorflow, mpi4py) is imported only
-when its component is really used, never while plugins are being listed.
+communicators, container runtimes, commands) answer with mappings ``{name: factory}``; a
+factory is a zero-argument callable, so that a framework (torch, tensorflow, mpi4py) is
+imported only when its component is really used, never while plugins are being listed. What
+each factory gives is typed against ``candle_core.contracts``.
 """
 
 from __future__ import annotations
@@ -29,12 +30,18 @@ import pluggy
 
 if TYPE_CHECKING:
     from candle_core.benchmark import Benchmark
+    from candle_core.contracts import Backend, Command, Communicator, Evaluator, Runtime, SearchAlgorithm
     from candle_core.parameters.registry import KeywordRegistry
 
 hookspec = pluggy.HookspecMarker("candle")
 hookimpl = pluggy.HookimplMarker("candle")
 
-Factory = Callable[[], Any]
+BackendFactory = Callable[[], "Backend"]  # an instance
+SearchFactory = Callable[[], "type[SearchAlgorithm]"]  # a class: (space, objective, seed, budget, workers, options)
+EvaluatorFactory = Callable[[], "Callable[..., Evaluator]"]  # a class or function: (workers, settings, ...)
+CommunicatorFactory = Callable[[], "Communicator"]  # an instance, for this process's rank
+RuntimeFactory = Callable[[], "Runtime"]  # an instance
+CommandFactory = Callable[[], "Command"]  # an instance
 
 
 # --------------------------------------------------------------------------- parameters
@@ -102,64 +109,80 @@ def candle_build_model(benchmark: Benchmark, params: Mapping[str, Any], input_sh
 
 # --------------------------------------------------------------------------- backends
 @hookspec
-def candle_backends() -> Mapping[str, Factory]:
+def candle_backends() -> Mapping[str, BackendFactory]:
     """Name the training backends this plugin provides (``--backend NAME``).
 
     Called by: the plugin manager when a backend is looked up or plugins are listed.
 
-    :return: ``{name: factory}``; ``factory()`` imports the framework and returns an
-        object that builds, trains, evaluates, predicts, saves and loads models.
+    :return: ``{name: factory}``; ``factory()`` imports the framework and returns a
+        ``contracts.Backend``: builds, trains an epoch, predicts, saves and loads models.
     """
 
 
 # --------------------------------------------------------------------------- search
 @hookspec
-def candle_search_algorithms() -> Mapping[str, Factory]:
+def candle_search_algorithms() -> Mapping[str, SearchFactory]:
     """Name the hyperparameter-search algorithms this plugin provides.
 
     Called by: ``candle search`` when it looks up ``--algorithm NAME``, and by listings.
 
-    :return: ``{name: factory}``; ``factory()`` returns a class whose instances follow the
-        ask/tell interface (``ask(n)`` -> parameter sets, ``tell(trial)``).
+    :return: ``{name: factory}``; ``factory()`` returns a ``contracts.SearchAlgorithm``
+        subclass, built as ``cls(space, objective, seed, budget, workers, options)``: ``ask(n)``
+        gives parameter sets (or ``Proposal``s), ``tell(trial)`` reports a finished trial.
     """
 
 
 # --------------------------------------------------------------------------- evaluators
 @hookspec
-def candle_evaluators() -> Mapping[str, Factory]:
+def candle_evaluators() -> Mapping[str, EvaluatorFactory]:
     """Name the evaluators this plugin provides (where trials run: local processes, MPI ranks,
     Slurm job steps).
 
     Called by: ``candle search``, ``candle upf`` and ``candle uq`` when they look up
     ``--evaluator NAME``.
 
-    :return: ``{name: factory}``; ``factory()`` returns a ``candle_core.search.trial.Evaluator``
-        class: ``submit``, ``completed``, ``shutdown`` and ``workers`` (trials at once, read by
+    :return: ``{name: factory}``; ``factory()`` returns a ``contracts.Evaluator`` subclass:
+        ``submit(task)``, ``completed(timeout)``, ``shutdown()`` and ``workers`` (trials at once, read by
         the driver before it starts trials: it may shrink when nodes are lost).
     """
 
 
 # --------------------------------------------------------------------------- communication
 @hookspec
-def candle_communicators() -> Mapping[str, Factory]:
+def candle_communicators() -> Mapping[str, CommunicatorFactory]:
     """Name the communicators this plugin provides (``--comm NAME``).
 
     Called by: data-parallel training and the launcher of sub-jobs.
 
-    :return: ``{name: factory}``; ``factory()`` returns a communicator with ``rank``,
-        ``size``, ``allreduce``, ``broadcast``, ``barrier`` and ``launch``.
+    :return: ``{name: factory}``; ``factory()`` returns this rank's ``contracts.Communicator``:
+        ``rank``, ``size``, ``allreduce``, ``broadcast``, ``barrier``, ``use_device`` and
+        ``launch``.
     """
 
 
 # --------------------------------------------------------------------------- containers
 @hookspec
-def candle_container_runtimes() -> Mapping[str, Factory]:
+def candle_container_runtimes() -> Mapping[str, RuntimeFactory]:
     """Name the container runtimes this plugin can build and run images with.
 
     Called by: ``candle container build`` and ``candle container exec``.
 
-    :return: ``{name: factory}``; ``factory()`` returns a runtime with ``available()``,
-        ``build(recipe, tag)`` and ``exec(image, argv, binds)``.
+    :return: ``{name: factory}``; ``factory()`` returns a ``contracts.Runtime``:
+        ``available()``, ``build(context, recipe, tag)`` and ``exec_command(image, command,
+        binds, env, workdir, gpu)`` (the command line that runs inside the image).
+    """
+
+
+# --------------------------------------------------------------------------- commands
+@hookspec
+def candle_commands() -> Mapping[str, CommandFactory]:
+    """Name extra ``candle`` sub-commands (``candle container`` comes this way).
+
+    Called by: ``candle_core.cli_parser.build_parser`` each time the command line is parsed,
+    so factories must be cheap (import their machinery in ``run``).
+
+    :return: ``{name: factory}``; ``factory()`` returns a ``contracts.Command``: ``help``,
+        ``add_options(parser)`` and ``run(args, rest)`` -> exit status.
     """
 
 
@@ -203,6 +226,7 @@ HOOK_FAMILIES: dict[str, str] = {
     "candle_evaluators": "evaluator",
     "candle_communicators": "comm",
     "candle_container_runtimes": "container",
+    "candle_commands": "command",
     "candle_run_start": "lifecycle",
     "candle_epoch_end": "lifecycle",
     "candle_run_end": "lifecycle",
@@ -215,4 +239,5 @@ NAMING_HOOKS: dict[str, str] = {
     "evaluator": "candle_evaluators",
     "comm": "candle_communicators",
     "container": "candle_container_runtimes",
+    "command": "candle_commands",
 }

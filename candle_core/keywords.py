@@ -8,6 +8,9 @@ defaults so that every backend starts from the same values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from candle_core.device import PRECISIONS, device_text
 from candle_core.hookspecs import hookimpl
 from candle_core.model import INITIALIZERS
@@ -36,7 +39,13 @@ BASIC = [
         "help": "seconds allowed for training; stops cleanly at an epoch end (-1: no limit)",
     },
     {"name": "gpus", "nargs": "+", "type": int, "help": "IDs of the GPUs to use (ranks of a node take them in turn)"},
-    {"name": "profiling", "abv": "p", "type": str2bool, "default": False, "help": "turn profiling on"},
+    {
+        "name": "profiling",
+        "abv": "p",
+        "type": str2bool,
+        "default": False,
+        "help": "profile the first epoch with the framework's profiler; the trace goes in <run_dir>/profile",
+    },
 ]
 
 INPUT_OUTPUT = [
@@ -58,8 +67,19 @@ INPUT_OUTPUT = [
 ]
 
 LOGGING = [
-    {"name": "verbose", "abv": "v", "type": str2bool, "default": False, "help": "more output"},
-    {"name": "logfile", "abv": "l", "type": str, "help": "log file"},
+    {"name": "verbose", "abv": "v", "type": str2bool, "default": False, "help": "log INFO messages to standard error"},
+    {
+        "name": "logfile",
+        "abv": "l",
+        "type": str,
+        "help": "also log everything (DEBUG and up) to this file; a relative name lies in the run directory",
+    },
+    {
+        "name": "tensorboard",
+        "type": str2bool,
+        "default": True,
+        "help": "write TensorBoard event files in <run_dir>/tensorboard (needs the tensorboard package)",
+    },
 ]
 
 DATA_PREPROCESS = [
@@ -69,7 +89,11 @@ DATA_PREPROCESS = [
         "choices": ["none", "std", "minmax", "maxabs"],
         "help": "feature scaling: none, std (zero mean, unit variance), minmax (to [0,1]), maxabs (to [-1,1])",
     },
-    {"name": "shuffle", "type": str2bool, "default": False, "help": "shuffle the data set"},
+    {
+        "name": "shuffle",
+        "type": str2bool,
+        "help": "shuffle the training rows' order every epoch (default: yes, as Keras' fit); false keeps their order",
+    },
     {"name": "feature_subsample", "type": int, "help": "number of features to sample at random (0: all features)"},
 ]
 
@@ -117,18 +141,33 @@ TRAINING = [
     },
     {"name": "val_split", "type": float, "help": "fraction of the data used for validation"},
     {"name": "train_steps", "type": int, "help": "training batches per epoch, if nonzero"},
-    {"name": "val_steps", "type": int, "help": "validation batches per epoch, if nonzero"},
-    {"name": "test_steps", "type": int, "help": "test batches, if nonzero"},
-    {"name": "train_samples", "type": int, "help": "training samples, if nonzero"},
-    {"name": "val_samples", "type": int, "help": "validation samples, if nonzero"},
+    {"name": "val_steps", "type": int, "help": "validation batches per epoch (the first rows), if nonzero"},
+    {"name": "test_steps", "type": int, "help": "test batches (the first rows), if nonzero"},
+    {"name": "train_samples", "type": int, "help": "use only the first N training rows, if nonzero"},
+    {"name": "val_samples", "type": int, "help": "use only the first N validation rows, if nonzero"},
 ]
 
 CYCLIC_LEARNING_RATE = [
-    {"name": "clr_flag", "type": str2bool, "help": "use a cyclic learning rate"},
-    {"name": "clr_mode", "type": str, "choices": ["trng1", "trng2", "exp"], "help": "cyclic learning-rate mode"},
+    {
+        "name": "clr_flag",
+        "type": str2bool,
+        "help": "cyclic learning rate, set before every batch (needs the clr_* keywords)",
+    },
+    {
+        "name": "clr_mode",
+        "type": str,
+        "choices": ["trng1", "trng2", "exp"],
+        "help": "cyclic mode: trng1 (triangular), trng2 (amplitude halved each cycle), exp (times gamma**batch)",
+    },
     {"name": "clr_base_lr", "type": float, "help": "lower bound of the cyclic learning rate"},
     {"name": "clr_max_lr", "type": float, "help": "upper bound of the cyclic learning rate"},
-    {"name": "clr_gamma", "type": float, "help": "gamma of the exp cyclic mode"},
+    {"name": "clr_gamma", "type": float, "help": "gamma of the exp cyclic mode (default 1)"},
+    {
+        "name": "clr_step_size",
+        "type": int,
+        "default": 2000,
+        "help": "batches in half a cycle (candle's own; CANDLE fixes 2000)",
+    },
 ]
 
 CHECKPOINT = [
@@ -265,6 +304,50 @@ STANDARD_KEYWORDS = (
 LAYER_KEYWORDS = frozenset(d["name"] for d in MODEL) - {"loss", "optimizer"}
 READ_BY_CANDLE = frozenset(d["name"] for d in STANDARD_KEYWORDS) - LAYER_KEYWORDS
 
+# Standard keywords accepted so that CANDLE model files and scripts keep working, which candle's
+# own training does not use; a native run warns when one is given a value other than its default.
+NO_EFFECT = {
+    "train_bool": "candle always trains the model",
+    "eval_bool": "candle evaluates on the validation (and test) rows after every epoch anyway",
+    "val_data": "the benchmark names its own validation data",
+    "save_path": "models go in <run_dir>/model, checkpoints in ckpt_directory",
+    "home_dir": "candle places its folders with CANDLE_DATA_DIR and CANDLE_OUTPUT_DIR",
+    "lstm_size": "no benchmark of candle's has an LSTM layer",
+    "recurrent_dropout": "no benchmark of candle's has an LSTM layer",
+}
+
+
+# Read by candle's training loop only: a benchmark that trains in its own run() does without them.
+LOOP_KEYWORDS = (
+    "shuffle",
+    "profiling",
+    "clr_flag",
+    "train_steps",
+    "val_steps",
+    "test_steps",
+    "train_samples",
+    "val_samples",
+)
+
+
+def no_effect_warnings(values: Mapping[str, Any], own_training: str | None = None) -> list[str]:
+    """One line per keyword of ``NO_EFFECT`` given a value other than its default (false counts as
+    the default of a switch without one); with
+    ``own_training`` (the name of a benchmark that trains in its own run()), also per
+    ``LOOP_KEYWORDS`` keyword so given."""
+    defaults = {d["name"]: d.get("default") for d in STANDARD_KEYWORDS}
+    reasons = {name: f"accepted for CANDLE compatibility; {why}" for name, why in NO_EFFECT.items()}
+    if own_training:
+        reasons |= {
+            name: f"benchmark {own_training} trains in its own run(), not candle's loop" for name in LOOP_KEYWORDS
+        }
+    return [
+        f"{name} = {values[name]!r} has no effect here: {why}"
+        for name, why in reasons.items()
+        if values.get(name) not in (None, defaults[name]) and not (values[name] is False and defaults[name] is None)
+    ]
+
+
 # The range of every number keyword (for a list keyword: of each element), checked where types are.
 RANGES = {
     "rng_seed": "[0, 4294967295]",
@@ -307,6 +390,7 @@ RANGES = {
     "reduce_lr_factor": "(0, 1)",
     "min_lr": "[0, inf)",
     "gpus": "[0, inf)",
+    "clr_step_size": "[1, inf)",
     "n_fold": "[1, 1000]",
     "fold": "[0, 999]",
     "uq_train_fr": "[0, 1]",

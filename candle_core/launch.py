@@ -199,3 +199,14 @@ def _kill(child: subprocess.Popen) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # MPICH hydra (and srun with PMI), Open MPI
+
+
+def launched_ranks() -> int:
+    """How many ranks the MPI launcher started (1 when not started by one)."""
+    for name in LAUNCHER_SIZE_VARIABLES:
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 1

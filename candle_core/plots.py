@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
 from candle_core.atomic import temporary_beside
+from candle_core.objective import Objective
 
 PANELS_PER_ROW = 4
 MAX_LEGEND_GROUPS = 20
@@ -70,6 +74,66 @@ def embedding_scatter(
     return path
 
 
+def search_progress_figure(points: Sequence[tuple[int, float | None, bool]], objective: Objective) -> Any:
+    """Each trial's objective (failed ones marked) and the best so far, from (trial id,
+    objective, succeeded) points."""
+    plt = pyplot()
+    ordered = sorted(points, key=lambda point: point[0])
+    ok = [(trial, value) for trial, value, succeeded in ordered if succeeded and value is not None]
+    failed = [trial for trial, _, succeeded in ordered if not succeeded]
+    best: list[float] = []
+    so_far = None
+    for _, value, succeeded in ordered:
+        if succeeded and objective.better(value, so_far):
+            so_far = value
+        best.append(so_far if so_far is not None else math.nan)
+    figure, axis = plt.subplots(figsize=(7, 4))
+    if ok:
+        axis.scatter(*zip(*ok, strict=True), s=14, label=f"trial {objective.metric}")
+    axis.plot([trial for trial, _, _ in ordered], best, color="C1", label="best so far")
+    if failed:
+        low = min((value for _, value in ok), default=0.0)
+        axis.scatter(failed, [low] * len(failed), marker="x", color="C3", label="failed")
+    axis.set_xlabel("trial")
+    axis.set_ylabel(f"{objective.metric} ({objective.mode} epoch)")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    return figure
+
+
+def error_vs_std_figure(error: np.ndarray, std: np.ndarray, figures: Mapping[str, Any], title: str) -> Any:
+    """An ensemble's absolute error against its predicted spread, row by row, with the mean per
+    decile of spread."""
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(6, 4.5))
+    axes.scatter(std, error, s=8, alpha=0.5, label="rows")
+    order = np.argsort(std, kind="stable")
+    bins = np.array_split(order, min(10, len(order)))
+    axes.plot([std[b].mean() for b in bins], [error[b].mean() for b in bins], "o-", color="C3", label="mean per decile")
+    axes.set_xlabel("predicted standard deviation")
+    axes.set_ylabel("absolute error")
+    rho = figures.get("spearman_error_std")
+    axes.set_title(title + (f" (Spearman {rho:.2f})" if rho is not None else ""))
+    axes.legend()
+    return figure
+
+
+def svg_text(figure: Any) -> str:
+    """``figure`` as inline SVG markup (text kept as text, no XML prologue); closes it."""
+    plt = pyplot()
+    import matplotlib
+
+    figure.tight_layout()
+    buffer = io.StringIO()
+    try:
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            figure.savefig(buffer, format="svg")
+    finally:
+        plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
 def pyplot() -> ModuleType:
     """``matplotlib.pyplot`` drawing off-screen (the Agg backend: no display on compute nodes)."""
     import matplotlib
@@ -80,7 +144,7 @@ def pyplot() -> ModuleType:
     return plt
 
 
-def save_figure(figure, path: Path, dpi: int = 100) -> None:
+def save_figure(figure: Any, path: Path, dpi: int = 100) -> None:
     """Write ``figure`` to ``path`` atomically (a temporary file, then a rename) and close it."""
     plt = pyplot()
 

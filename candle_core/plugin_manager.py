@@ -13,15 +13,18 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from candle_core import hookspecs
 from candle_core.errors import CandleError, did_you_mean
 
+if TYPE_CHECKING:
+    from candle_core.benchmark import Benchmark
+
 ENTRY_POINT_GROUP = "candle"
-CORE_MODULES = ("candle_core.keywords", "candle_core.benchmark")
+CORE_MODULES = ("candle_core.keywords", "candle_core.core_hooks")
 
 
 @dataclass(frozen=True)
@@ -120,14 +123,15 @@ class CandlePluginManager(pluggy.PluginManager):
         """One component by name; a clear error lists the known ones (and failed plugins)."""
         found = self.components(family)
         if name in found:
-            return found[name][0]
+            component = found[name][0]
+            return component if family == "benchmark" else _usable(family, name, component)
         known = ", ".join(sorted(found)) or "none"
         message = f"unknown {family} '{name}'{did_you_mean(name, found)}; known: {known}"
         if self.failures:
             message += "; plugins that failed to load: " + ", ".join(f.name for f in self.failures)
         raise CandleError(message)
 
-    def benchmark(self, name: str) -> Any:
+    def benchmark(self, name: str) -> Benchmark:
         return self.component("benchmark", name)
 
     def describe(self) -> list[dict[str, str]]:
@@ -143,7 +147,7 @@ class CandlePluginManager(pluggy.PluginManager):
                 family = hookspecs.HOOK_FAMILIES[caller.name]
                 impl = next(i for i in caller.get_hookimpls() if i.plugin is plugin)
                 if family in hookspecs.NAMING_HOOKS:
-                    answer = impl.function() or ()
+                    answer: Any = impl.function() or ()
                     names = [b.name for b in answer] if family == "benchmark" else list(answer)
                 else:
                     names = [plugin_name]
@@ -182,3 +186,34 @@ def get_plugin_manager() -> CandlePluginManager:
     manager.load_core()
     manager.load_entry_points()
     return manager
+
+
+# The extra that installs a missing framework, for the error that names it.
+EXTRAS = {
+    "torch": "torch",
+    "keras": "keras",
+    "tensorflow": "keras",
+    "mpi4py": "mpi",
+    "horovod": "horovod",
+    "spython": "containers",
+    "hpccm": "containers",
+    "sklearn": "search",
+    "deap": "search",
+}
+
+
+def _usable(family: str, name: str, factory: Callable[..., Any]) -> Callable[..., Any]:
+    """``factory``, whose missing framework is a one-line error naming the extra to install."""
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return factory(*args, **kwargs)
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or "").partition(".")[0]
+            if missing not in EXTRAS:
+                raise
+            raise CandleError(
+                f"{family} '{name}' needs {missing}, not installed here: pip install 'candle[{EXTRAS[missing]}]'"
+            ) from exc
+
+    return make

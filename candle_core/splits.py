@@ -96,6 +96,8 @@ def uq_partition(
     total = n_train + n_validation + (n_test if lists[2] else 0)
     size = _block_size(total, blocks)
     parts = [_blocks(found, total, blocks, size) if found else None for found in lists]
+    if parts[0] is None:
+        raise CandleError("uq_train_vec names no blocks: the training part would be empty")
     return Partition(parts[0], parts[1], parts[2])
 
 

@@ -24,7 +24,11 @@ from typing import Any
 import numpy as np
 
 from candle_core.atomic import write_json_atomic, write_text_atomic
+from candle_core.device import place
 from candle_core.errors import CandleError
+from candle_core.plots import error_vs_std_figure, save_figure
+from candle_core.plugin_manager import get_plugin_manager
+from candle_core.run import build_model_spec
 
 PREDICTIONS_CSV = "uq_predictions.csv"
 REPORT_JSON = "uq_report.json"
@@ -95,33 +99,12 @@ def write(
     write_text_atomic(folder / PREDICTIONS_CSV, pd.DataFrame(columns).to_csv(index=False))
     figures = report(y_true, predictions) | ({"inference": dict(speed)} if speed else {})
     write_json_atomic(folder / REPORT_JSON, figures)
-    _plot(error, values.std(axis=0), figures, folder / PLOT_PNG, title)
+    save_figure(error_vs_std_figure(error, values.std(axis=0), figures, title), folder / PLOT_PNG, dpi=110)
     return figures
-
-
-def _plot(error: np.ndarray, std: np.ndarray, figures: Mapping[str, Any], path: Path, title: str) -> None:
-    from candle_core.plots import pyplot, save_figure
-
-    plt = pyplot()
-
-    figure, axes = plt.subplots(figsize=(6, 4.5))
-    axes.scatter(std, error, s=8, alpha=0.5, label="rows")
-    order = np.argsort(std, kind="stable")
-    bins = np.array_split(order, min(10, len(order)))
-    axes.plot([std[b].mean() for b in bins], [error[b].mean() for b in bins], "o-", color="C3", label="mean per decile")
-    axes.set_xlabel("predicted standard deviation")
-    axes.set_ylabel("absolute error")
-    rho = figures.get("spearman_error_std")
-    axes.set_title(title + (f" (Spearman {rho:.2f})" if rho is not None else ""))
-    axes.legend()
-    save_figure(figure, path, dpi=110)
 
 
 def restore_run(benchmark_name: str, run_dir: Path) -> tuple[Any, Any, Any, dict[str, Any]]:
     """(backend, model with the run's final weights, data set, parameters) of a finished run."""
-    from candle_core.device import place
-    from candle_core.plugin_manager import get_plugin_manager
-    from candle_core.run import build_model_spec
 
     manager = get_plugin_manager()
     benchmark = manager.benchmark(benchmark_name)
@@ -171,6 +154,8 @@ def ensemble(benchmark_name: str, run_dirs: list[Path], part: str, out: Path) ->
         backend, model, dataset, params = restore_run(benchmark_name, run_dir)
         x, y = rows(dataset, part)
         predictions.append(backend.predict(model, x, int(params["batch_size"])))
+    if y is None:
+        raise CandleError("uq: no runs to predict with")
     return write(out, y, np.stack(predictions), f"{benchmark_name}, bootstrap x{len(run_dirs)}")
 
 

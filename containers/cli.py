@@ -10,8 +10,14 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import candle_core
 from candle_containers.recipe import BASE_IMAGE, FORMATS, IMAGES, PREFIX, recipe_file_name, render
+from candle_containers.runtimes import passed_environment
+from candle_core import hookimpl
+from candle_core.contracts import Command
+from candle_core.directories import data_root, output_root
 from candle_core.errors import CandleError, did_you_mean, warn_user
+from candle_core.plugin_manager import get_plugin_manager
 
 RUNTIME_ORDER = ("podman", "apptainer", "singularity", "charliecloud", "docker")
 SOURCE_IGNORED = (".git", ".venv", "venv", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache", "build")
@@ -46,7 +52,6 @@ def add_container_options(parser: argparse.ArgumentParser) -> None:
 
 def source_tree() -> Path:
     """candle's source checkout (an editable install); images are built from it."""
-    import candle_core
 
     root = Path(candle_core.__file__).resolve().parents[1]
     if not (root / "pyproject.toml").exists():
@@ -55,8 +60,6 @@ def source_tree() -> Path:
 
 
 def runtime(name: str | None):
-    from candle_core.plugin_manager import get_plugin_manager
-
     found = {key: factory for key, (factory, _) in get_plugin_manager().components("container").items()}
     if name is not None:
         if name not in found:
@@ -168,8 +171,6 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _exec(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_core.directories import data_root, output_root
-
     command = list(rest[1:] if rest and rest[0] == "--" else rest)
     for bind in args.bind:
         if ":" in bind:
@@ -187,7 +188,6 @@ def _exec(args: argparse.Namespace, rest: Sequence[str]) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         if folder not in binds:
             binds.append(folder)
-    from candle_containers.runtimes import passed_environment
 
     env = passed_environment(os.environ) | {"CANDLE_DATA_DIR": str(data), "CANDLE_OUTPUT_DIR": str(output)}
     chosen.prepare_exec(env)
@@ -196,3 +196,20 @@ def _exec(args: argparse.Namespace, rest: Sequence[str]) -> int:
     line = chosen.exec_command(chosen.runnable(args.image), command, binds, env, Path.cwd(), gpu=args.gpu)
     process_env = chosen.process_environment(env)
     os.execvpe(line[0], line, process_env)  # the container's exit code is ours
+
+
+class ContainerCommand(Command):
+    """``candle container``: print a recipe, build an image, run a command inside one."""
+
+    help = "container images: print a recipe, build an image, run a command inside one"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        add_container_options(parser)
+
+    def run(self, args: argparse.Namespace, rest: Sequence[str]) -> int:
+        return command_container(args, rest)
+
+
+@hookimpl
+def candle_commands():
+    return {"container": ContainerCommand}

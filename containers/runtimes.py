@@ -9,7 +9,6 @@ rank, which joins the host's MPI job through the PMI variables and descriptors i
 
 from __future__ import annotations
 
-import abc
 import fcntl
 import os
 import shutil
@@ -18,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from candle_core import hookimpl
+from candle_core.contracts import Runtime
 from candle_core.errors import CandleError
 
 # passed into the container: candle's settings, thread budgets, and what an MPI process needs
@@ -39,58 +39,6 @@ def variables(flag: str, env: Mapping[str, str]) -> list[str]:
     """``flag KEY`` for each variable: the runtime copies the value from its own environment
     (``process_environment``), so values never show on a command line (``ps``)."""
     return [word for key in env for word in (flag, key)]
-
-
-class Runtime(abc.ABC):
-    name: str = ""
-    executable: str = ""
-    gpu_flags: tuple[str, ...] = ()  # exec options that give the container the host's NVIDIA GPUs
-
-    def available(self) -> bool:
-        return shutil.which(self.executable) is not None
-
-    @abc.abstractmethod
-    def build_command(self, context: Path, recipe: Path, tag: str) -> list[str]:
-        """The command that builds ``recipe`` (inside ``context``) into image ``tag``."""
-
-    @abc.abstractmethod
-    def exec_command(
-        self,
-        image: str,
-        command: Sequence[str],
-        binds: Sequence[Path],
-        env: Mapping[str, str],
-        workdir: Path,
-        gpu: bool = False,
-    ) -> list[str]:
-        """The command that runs ``command`` inside ``image`` (``gpu``: with the host's GPUs)."""
-
-    def gpu_note(self) -> str | None:
-        """What the user must do instead when the runtime has no exec flag for GPUs (or None)."""
-        return None
-
-    def environment(self) -> dict[str, str]:
-        """The runtime's own environment (for its build and exec commands)."""
-        return dict(os.environ)
-
-    def process_environment(self, env: Mapping[str, str]) -> dict[str, str]:
-        """The environment the runtime process starts with so that the container gets ``env``
-        (most runtimes: the values themselves, named on the command line by ``variables``)."""
-        return self.environment() | dict(env)
-
-    def prepare_exec(self, env: dict[str, str]) -> None:
-        """Adjust this process (about to become the runtime) and ``env`` before ``exec_command``."""
-        return  # most runtimes pass the environment and descriptors through as they are
-
-    def runnable(self, image: str) -> str:
-        """What ``exec_command`` should run for ``image`` (most runtimes: the image itself)."""
-        return image
-
-    def build(self, context: Path, recipe: Path, tag: str) -> None:
-        command = self.build_command(context, recipe, tag)
-        done = subprocess.run(command, cwd=context, env=self.environment())
-        if done.returncode != 0:
-            raise CandleError(f"{self.name} build failed (exit {done.returncode}): {' '.join(command)}")
 
 
 class Podman(Runtime):

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,26 @@ def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", help="also run tests marked slow")
 
 
+def missing_modules(item) -> list[str]:
+    """The optional packages a test needs and this install lacks: those its ``needs`` markers
+    name, and keras for a test parametrized with the keras backend."""
+    wanted = [module for marker in item.iter_markers("needs") for module in marker.args]
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "keras" in callspec.params.values():
+        wanted.append("keras")
+    return [module for module in dict.fromkeys(wanted) if find_spec(module) is None]
+
+
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    """Skip what a partial install cannot run (naming the missing packages), and slow tests
+    unless --runslow."""
+    slow = pytest.mark.skip(reason="slow: run with --runslow")
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        missing = missing_modules(item)
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=f"not installed: {', '.join(missing)}"))
+        elif "slow" in item.keywords and not config.getoption("--runslow"):
+            item.add_marker(slow)
 
 
 @pytest.fixture(autouse=True)

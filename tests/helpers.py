@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from candle_core.parameters.command_line import parse_keyword_flags
-from candle_core.parameters.registry import build_registry
-from candle_core.parameters.resolve import resolve_parameters
+from candle_core.parameters.pipeline import resolve_benchmark
 from candle_core.plugin_manager import get_plugin_manager
 from candle_core.run import run_benchmark
 
@@ -51,10 +49,7 @@ def tar_gz(members: dict[str, bytes]) -> bytes:
 
 
 def resolve(bench: str, argv: list[str]) -> dict:
-    manager = get_plugin_manager()
-    benchmark = manager.benchmark(bench)
-    registry = build_registry(benchmark, manager)
-    return resolve_parameters(benchmark, registry, parse_keyword_flags(registry, argv, "test")).values
+    return resolve_benchmark(bench, argv, prog="test").values
 
 
 def nt3_defaults() -> dict:

@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from candle_core import Benchmark, hookimpl
+from candle_core.data.dataset import Dataset
+from candle_core.data.tabular import Scaler, one_hot, split_validation
 from candle_core.errors import CandleError
+from candle_core.model import Dense, Dropout, ModelSpec, OptimizerSpec, as_list
 
 ADDITIONAL_DEFINITIONS = [
     {"name": "model_name", "type": str, "default": "bcw", "help": "model name"},
@@ -24,9 +27,6 @@ REQUIRED = ["dense", "activation", "out_activation", "loss", "optimizer", "epoch
 
 
 def load(params: Mapping[str, Any]):
-    from candle_core.data.dataset import Dataset
-    from candle_core.data.tabular import Scaler, one_hot, split_validation
-
     try:
         from sklearn.datasets import load_breast_cancer
     except ImportError:
@@ -59,8 +59,6 @@ class BCW(Benchmark):
         return load(params)
 
     def build_model(self, params: Mapping[str, Any], input_shape: tuple[int, ...]):
-        from candle_core.model import Dense, Dropout, ModelSpec, OptimizerSpec, as_list
-
         layers: list = []
         for units in as_list(params["dense"]):
             layers += [Dense(units, activation=params["activation"]), Dropout(params["dropout"])]

@@ -41,8 +41,10 @@ import numpy as np  # noqa: E402
 
 from candle_benchmarks.testfn.harness import optimize_fidelity  # noqa: E402
 from candle_benchmarks.testfn.problems import PROBLEMS, problem  # noqa: E402
+from candle_core.objective import Objective  # noqa: E402
+from candle_core.plugin_manager import get_plugin_manager  # noqa: E402
 from candle_core.search.store import DATABASE, ResultsStore  # noqa: E402
-from candle_core.search.trial import Objective, Proposal, Trial  # noqa: E402
+from candle_core.search.trial import Proposal, Trial  # noqa: E402
 
 CANDLE = ("mbo", "mbo-forest", "random", "ga", "hyperspace")
 BASELINES = ("optuna-gp", "optuna-tpe", "skopt-gp")
@@ -51,8 +53,6 @@ BUDGET_AWARE = ("hyperspace",)
 
 
 def candle_run(name: str, task, budget: int, seed: int, q: int) -> tuple[list[float], float]:
-    from candle_core.plugin_manager import get_plugin_manager
-
     algorithm_name, options = ("mbo", {"surrogate": "forest"}) if name == "mbo-forest" else (name, {})
     algorithm = get_plugin_manager().component("search", algorithm_name)()(
         task.space, Objective(), seed, budget, q, options
@@ -66,7 +66,7 @@ def candle_run(name: str, task, budget: int, seed: int, q: int) -> tuple[list[fl
         for proposal in batch:
             params = proposal.params if isinstance(proposal, Proposal) else proposal
             label = proposal.label if isinstance(proposal, Proposal) else None
-            results.append(Trial(trial_id, params, "ok", task.evaluate(params), label=label))
+            results.append(Trial(trial_id, params, status="ok", objective=task.evaluate(params), label=label))
             trial_id += 1
         for trial in results:
             algorithm.tell(trial)
@@ -182,8 +182,6 @@ def regret_table(args: argparse.Namespace) -> None:
 
 
 def timing() -> None:
-    from candle_core.plugin_manager import get_plugin_manager
-
     mbo = get_plugin_manager().component("search", "mbo")()
     task = problem("hartmann6")
     print("\nmbo seconds per suggestion (hartmann6, one thread), after N finished trials:")
@@ -192,14 +190,14 @@ def timing() -> None:
         rng = np.random.default_rng(0)
         for i in range(told):
             params = task.space.sample(rng)
-            algorithm.tell(Trial(i, params, "ok", task.evaluate(params)))
+            algorithm.tell(Trial(i, params, status="ok", objective=task.evaluate(params)))
         algorithm.design.clear()
         asking = []
         for i in range(told, told + 11):  # sequential steps: ask, evaluate, tell
             start = time.perf_counter()
             params = algorithm.ask(1)[0]
             asking.append(time.perf_counter() - start)
-            algorithm.tell(Trial(i, params, "ok", task.evaluate(params)))
+            algorithm.tell(Trial(i, params, status="ok", objective=task.evaluate(params)))
         asking = asking[1:]  # the first fit starts cold; in a search every later one starts warm
         print(f"  {told:5d} trials: {np.mean(asking) * 1000:.0f} ms mean, {np.max(asking) * 1000:.0f} ms the slowest")
 

@@ -2,7 +2,7 @@
 
     sudo python benchmarks/perf/submit_latency.py [--repeats 5]
 
-Needs root and Debian's slurm-wlm and munge (tests/cluster/install_slurm.sh). Each repeat submits
+Needs root and Debian's slurm-wlm and munge (tests/install_system_packages.sh). Each repeat submits
 a testfn search (``candle submit -- search testfn ...``) to the idle cluster and reads, from the
 search's store, when its first trial started. Prints the seconds the ``candle submit`` command
 took (resolving the benchmark, writing the script, sbatch) and from its start to the first trial
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     if missing_commands() or os.geteuid() != 0:
-        sys.exit("needs root and Slurm (bash tests/cluster/install_slurm.sh)")
+        sys.exit("needs root and Slurm (bash tests/install_system_packages.sh)")
     folder = Path(tempfile.mkdtemp(prefix="candle_submit_"))
     cluster = start_cluster(folder / "slurm")
     space = folder / "space.json"

@@ -19,7 +19,7 @@ from typing import Any
 
 from candle_benchmarks.testfn.functions import FUNCTIONS
 from candle_core import Benchmark, hookimpl
-from candle_core.run import RunContext
+from candle_core.run_context import RunContext
 
 ADDITIONAL_DEFINITIONS = [
     {"name": "function", "type": str, "default": "branin", "choices": sorted(FUNCTIONS), "help": "test function"},

@@ -4,7 +4,9 @@ the quick way to compare algorithms (tests, benchmarks/perf/search_quality.py)."
 from __future__ import annotations
 
 from candle_benchmarks.testfn.problems import problem, with_fidelity
-from candle_core.search.trial import Objective, Proposal, Trial
+from candle_core.objective import Objective
+from candle_core.plugin_manager import get_plugin_manager
+from candle_core.search.trial import Proposal, Trial
 
 
 def optimize(algorithm_class, function: str, budget: int, seed: int, workers: int = 4, options=None) -> list[float]:
@@ -21,7 +23,7 @@ def optimize(algorithm_class, function: str, budget: int, seed: int, workers: in
             if not isinstance(proposal, Proposal):
                 proposal = Proposal(proposal)
             value = task.evaluate(proposal.params)
-            algorithm.tell(Trial(next_id, proposal.params, "ok", value, label=proposal.label))
+            algorithm.tell(Trial(next_id, proposal.params, status="ok", objective=value, label=proposal.label))
             next_id += 1
             best = min(best, value)
             curve.append(best)
@@ -34,7 +36,6 @@ def optimize_fidelity(
     """Run the multi-fidelity search ``name`` (asha, hyperband, bohb) on ``function`` made
     multi-fidelity (``with_fidelity``), 4 proposals per ask; return the true regret of the best
     trial run at ``max_epochs`` and every trial's parameters."""
-    from candle_core.plugin_manager import get_plugin_manager
 
     base = problem(function)
     task = with_fidelity(base, max_epochs)
@@ -43,7 +44,15 @@ def optimize_fidelity(
     best, asked = float("inf"), []
     while len(asked) < budget:
         for proposal in search.ask(4):
-            search.tell(Trial(len(asked), proposal.params, "ok", task.evaluate(proposal.params), label=proposal.label))
+            search.tell(
+                Trial(
+                    len(asked),
+                    proposal.params,
+                    status="ok",
+                    objective=task.evaluate(proposal.params),
+                    label=proposal.label,
+                )
+            )
             asked.append(proposal.params)
             if proposal.params["epochs"] == max_epochs:
                 best = min(best, base.evaluate(proposal.params) - base.minimum)

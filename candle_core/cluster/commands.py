@@ -9,37 +9,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from candle_core.atomic import write_text_atomic
+from candle_core.cli_parser import build_parser
 from candle_core.cluster import schedulers
 from candle_core.cluster.jobs import JobRecord, add_jobs, job_states, read_jobs
-from candle_core.cluster.profile import SCHEDULERS, load_profile
+from candle_core.cluster.profile import load_profile
 from candle_core.cluster.scripts import JOBS_FOLDER, JobSpec, parse_walltime, render
 from candle_core.directories import data_root, output_root
 from candle_core.errors import CandleError, warn_user
+from candle_core.parameters.pipeline import resolve_benchmark
 from candle_core.search.store import DATABASE
+from candle_core.table import print_table
 
 SUBMITTED_COMMANDS = ("run", "search", "upf", "uq")
 TRIAL_COMMANDS = ("search", "upf", "uq")
-
-
-def add_submit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scheduler", choices=SCHEDULERS, help="batch system (default: the site profile's, slurm)")
-    parser.add_argument(
-        "--site", metavar="FILE", help="site profile (default $CANDLE_SITE_PROFILE, ~/.config/candle/site.toml)"
-    )
-    parser.add_argument("--nodes", type=int, default=1, help="nodes to allocate (default 1)")
-    parser.add_argument("--ranks-per-node", type=int, default=1, metavar="R", help="MPI ranks per node (default 1)")
-    parser.add_argument("--gpus-per-node", type=int, default=0, metavar="G", help="GPUs per node (default 0)")
-    parser.add_argument("--time", help="walltime, HH:MM:SS (default: the partition's)")
-    parser.add_argument("--partition", help="partition or queue (default: the site profile's)")
-    parser.add_argument("--account", help="account or project to charge (default: the site profile's)")
-    parser.add_argument("--image", help="run candle inside this container image (the profile's container runtime)")
-    parser.add_argument(
-        "--chain", type=int, default=1, metavar="K", help="K jobs, each starting when the previous ends, resuming it"
-    )
-    parser.add_argument(
-        "--array", type=int, metavar="N", help="upf only: a job array of N tasks, each a shard of the file"
-    )
-    parser.add_argument("--dry-run", action="store_true", help="print the batch script; write and submit nothing")
 
 
 def split_command(rest: Sequence[str]) -> list[str]:
@@ -60,17 +42,14 @@ def split_command(rest: Sequence[str]) -> list[str]:
 
 def _inner(command: list[str]) -> tuple[argparse.Namespace, list[str], dict]:
     """The wrapped command's parsed options, its keyword flags and the benchmark's parameters."""
-    from candle_core.cli import build_parser
-    from candle_core.plugin_manager import get_plugin_manager
-    from candle_core.search.commands import resolve_keywords
-
     parser, _ = build_parser()
     try:
         args, keywords = parser.parse_known_args(command)
     except SystemExit:
         raise CandleError(f"candle submit: the command 'candle {' '.join(command)}' is not valid (see above)") from None
-    manager = get_plugin_manager()
-    params, _ = resolve_keywords(manager, manager.benchmark(args.benchmark), keywords)
+    found = resolve_benchmark(args.benchmark, keywords, prog="candle submit")
+    found.warn()
+    params = found.values
     return args, keywords, params
 
 
@@ -154,8 +133,6 @@ def command_submit(args: argparse.Namespace, rest: Sequence[str]) -> int:
 
 
 def command_jobs(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from candle_core.table import print_table
-
     experiment_dir = Path(args.experiment_dir)
     jobs = read_jobs(experiment_dir)
     if not jobs:

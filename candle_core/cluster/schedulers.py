@@ -74,12 +74,13 @@ def states(scheduler: str, job_ids: Sequence[str]) -> dict[str, str]:
         done = _run(["qstat", "-x", "-t", *job_ids], "candle jobs")
         names = {"Q": "PENDING", "R": "RUNNING", "E": "EXITING", "F": "FINISHED", "H": "HELD", "X": "FINISHED"}
         found = {}
-        wanted = {re.match(r"\d+", j).group() for j in job_ids if re.match(r"\d+", j)}
+        wanted = {match.group() for match in (re.match(r"\d+", j) for j in job_ids) if match}
         for line in done.stdout.splitlines():
             words = line.split()
             task = re.fullmatch(r"(\d+)\[(\d+)\](.*)", words[0]) if words else None
             key = f"{task[1]}[]{task[3]}_{task[2]}" if task else (words[0] if words else "")
-            if len(words) >= 5 and re.match(r"\d+", key) and re.match(r"\d+", key).group() in wanted:
+            number = re.match(r"\d+", key)
+            if len(words) >= 5 and number and number.group() in wanted:
                 found[key] = names.get(words[4], words[4])
         return found
     done = _run(["bjobs", "-noheader", "-o", "jobid jobindex stat", *job_ids], "candle jobs")

@@ -191,8 +191,8 @@ def _unpack(archive: Path) -> Path:
                 bundle.extractall(temporary)
         else:
             with tarfile.open(archive) as bundle:
-                members = bundle.getmembers()
-                _check_size(archive, len(members), sum(m.size for m in members if m.isfile()))
+                entries = bundle.getmembers()
+                _check_size(archive, len(entries), sum(m.size for m in entries if m.isfile()))
                 bundle.extractall(temporary, filter="data")
         inside = list(temporary.iterdir())
         if len(inside) == 1 and inside[0].is_dir() and inside[0].name == destination.name:

@@ -6,6 +6,7 @@ import argparse
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from candle_core.errors import CandleError, did_you_mean
 from candle_core.parameters.keyword import UNSET
@@ -59,7 +60,7 @@ def keyword_parser(registry: KeywordRegistry, prog: str, description: str = "") 
             nargs, metavar = None, keyword.name.upper()
         if keyword.choices and not keyword.is_list:
             metavar = "{" + ",".join(str(c) for c in keyword.choices) + "}"
-        kwargs = {"nargs": nargs} if nargs is not None else {}
+        kwargs: dict[str, Any] = {"nargs": nargs} if nargs is not None else {}
         if keyword.is_bool:
             kwargs["const"] = "true"
         default = "" if keyword.default in (None, UNSET) else f" (default: {keyword.default})"

@@ -85,8 +85,8 @@ def read_config_file(path: str | Path) -> ConfigFile:
     except configparser.DuplicateSectionError as exc:
         raise CandleError(f"{path}:{exc.lineno}: section [{exc.section}] appears twice; merge them") from None
     except configparser.ParsingError as exc:
-        lineno, line = exc.errors[0]
-        raise CandleError(f"{path}:{lineno}: cannot parse {shorten(line.strip())!r}: expected 'key = value'") from None
+        lineno, bad = exc.errors[0]
+        raise CandleError(f"{path}:{lineno}: cannot parse {shorten(bad.strip())!r}: expected 'key = value'") from None
 
     keys = sum(len(parser.options(section)) for section in parser.sections())
     if keys > MODEL_FILE_KEYS:

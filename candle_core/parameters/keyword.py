@@ -72,8 +72,10 @@ class Bounds:
     def parse(cls, text: str, where: str) -> Bounds:
         match = _INTERVAL.match(str(text))
         try:
-            low, high = float(match.group(2)), float(match.group(3))  # type: ignore[union-attr]
-        except (AttributeError, ValueError):
+            if match is None:
+                raise ValueError(text)
+            low, high = float(match.group(2)), float(match.group(3))
+        except ValueError:
             raise CandleError(f"{where}: bounds {text!r}: write an interval such as '[0, 1)' or '(0, inf)'") from None
         return cls(str(text).strip(), low, high, match.group(1) == "(", match.group(4) == ")")
 
@@ -86,9 +88,11 @@ class Bounds:
 def _type_name(kind: Callable | None) -> str:
     if kind is str2bool or kind is bool:
         return "boolean"
-    if hasattr(kind, "expected"):  # a custom type that says what it takes
-        return str(kind.expected)
-    return {int: "integer", float: "number", str: "text"}.get(kind, "value")
+    expected = getattr(kind, "expected", None)  # a custom type that says what it takes
+    if expected is not None:
+        return str(expected)
+    names: dict[Any, str] = {int: "integer", float: "number", str: "text"}
+    return names.get(kind, "value")
 
 
 @dataclass
@@ -215,7 +219,7 @@ class Keyword:
         except (TypeError, ValueError) as exc:
             raise ValueMismatch(self.expected() if hasattr(kind, "expected") else f"{self.expected()}: {exc}") from None
 
-    def _number(self, value: Any, kind: type) -> int | float:
+    def _number(self, value: Any, kind: Callable[[Any], int | float]) -> int | float:
         """An int or float; text is parsed; an integral float is an int; a boolean is refused."""
         if isinstance(value, str):
             try:

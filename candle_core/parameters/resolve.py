@@ -99,10 +99,10 @@ def resolve_parameters(
     warnings: list[str] = []
     invalid: set[str] = set()  # keys given a bad value: reported once, not again as missing
 
-    for keyword in registry:
-        if keyword.default is not UNSET:
-            values[keyword.name] = keyword.default
-            sources[keyword.name] = Source("default", f"({keyword.origin})")
+    for definition in registry:
+        if definition.default is not UNSET:
+            values[definition.name] = definition.default
+            sources[definition.name] = Source("default", f"({definition.origin})")
 
     config_flag = given.pop("config_file", None)
     if config_flag is not None:

@@ -6,26 +6,30 @@ import argparse
 import csv
 import io
 import json
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from candle_core.atomic import write_text_atomic
 from candle_core.cluster import walltime
+from candle_core.contracts import SearchAlgorithm
 from candle_core.errors import CandleError
 from candle_core.gpu_slots import GpuRequest
 from candle_core.limits import UPF_FILE_LIMIT, read_limited_text
-from candle_core.objective import is_maximized
+from candle_core.objective import Objective
+from candle_core.parameters.literal import LiteralError, parse_literal
+from candle_core.parameters.pipeline import resolve_benchmark
+from candle_core.plugin_manager import get_plugin_manager
 from candle_core.search.driver import SearchSettings, SearchSummary, run_search
-from candle_core.search.space import SearchSpace, check_search_values
+from candle_core.search.space import SearchSpace, check_search_values, load_space
 from candle_core.search.store import DATABASE, ResultsStore
-from candle_core.search.trial import Objective, Proposal, SearchAlgorithm
+from candle_core.search.trial import Proposal
+from candle_core.status import TrialStatus
+from candle_core.table import print_table
+from candle_core.uq import ensemble, print_summary
 
 
 def _options(pairs: Sequence[str]) -> dict[str, Any]:
-    from candle_core.parameters.literal import LiteralError, parse_literal
-
     options = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
@@ -38,36 +42,21 @@ def _options(pairs: Sequence[str]) -> dict[str, Any]:
     return options
 
 
-def resolve_keywords(manager: Any, benchmark: Any, argv: Sequence[str]) -> tuple[dict, Any]:
-    """The benchmark's parameters with the keyword flags ``argv``, and its keyword registry."""
-    from candle_core.parameters.command_line import parse_keyword_flags
-    from candle_core.parameters.registry import build_registry
-    from candle_core.parameters.resolve import resolve_parameters
-
-    registry = build_registry(benchmark, manager)
-    resolved = resolve_parameters(benchmark, registry, parse_keyword_flags(registry, argv, "candle search"))
-    for message in resolved.warnings:
-        print(f"candle: warning: {message}", file=sys.stderr)
-    return resolved.values, registry
-
-
 def _run(
     args: argparse.Namespace,
     argv: Sequence[str],
-    algorithm_class: type,
+    algorithm_class: Callable[..., SearchAlgorithm],
     space: SearchSpace | None,
     space_name: str,
     budget: int,
     options: Mapping[str, Any],
 ) -> SearchSummary | None:
     """Run the search; None on an MPI worker rank (it served trials; rank 0 reports)."""
-    from candle_core.plugin_manager import get_plugin_manager
-
-    manager = get_plugin_manager()
-    benchmark = manager.benchmark(args.benchmark)
-    params, registry = resolve_keywords(manager, benchmark, argv)
+    found = resolve_benchmark(args.benchmark, argv, prog="candle search")
+    found.warn()
+    params = found.values
     if space is not None:
-        space.check_keywords(registry, benchmark.name)
+        space.check_keywords(found.registry, found.benchmark.name)
     if args.workers < 1 or budget < 1:
         raise CandleError("--workers and --budget must be at least 1")
     if args.trial_timeout is not None and not args.trial_timeout > 0:
@@ -76,11 +65,11 @@ def _run(
         raise CandleError(f"--retries {args.retries}: give 0 or more")
     if args.keep_models is not None and args.keep_models < 0:
         raise CandleError(f"--keep-models {args.keep_models}: give 0 or more (leave it out to keep every model)")
-    maximize = args.maximize or (not args.minimize and is_maximized(args.objective))
+    maximize = True if args.maximize else False if args.minimize else None  # None: from the metric's name
     objective = Objective(args.objective, maximize, args.objective_mode)
     seed = params["rng_seed"] if args.seed is None else args.seed
     settings = SearchSettings(
-        benchmark.name,
+        found.benchmark.name,
         args.algorithm if space is not None else "upf",
         space_name,
         budget,
@@ -91,8 +80,9 @@ def _run(
         dict(options),
         args.retries,
         args.model_cache,
+        tensorboard=bool(params.get("tensorboard", True)),
     )
-    make_evaluator = manager.component("evaluator", args.evaluator)()
+    make_evaluator = found.manager.component("evaluator", args.evaluator)()
     placement = {"ranks_per_trial": args.ranks_per_trial} if args.ranks_per_trial != 1 else {}
     gpus = GpuRequest(args.gpus_per_trial, args.trials_per_gpu, tuple(map(str, params.get("gpus") or ())) or None)
     if gpus.explicit or gpus.node_slots():  # evaluators that know nothing of GPUs still work on CPU nodes
@@ -110,9 +100,6 @@ def _run(
 
 
 def command_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from candle_core.plugin_manager import get_plugin_manager
-    from candle_core.search.space import load_space
-
     if not args.space:
         raise CandleError("candle search needs --space FILE (a JSON list of parameters)")
     space = load_space(args.space)
@@ -130,9 +117,9 @@ class FixedList(SearchAlgorithm):
         super().__init__(*args, **kwargs)
         self.entries, self.position = entries, 0
 
-    def ask(self, n: int) -> list[Proposal]:
+    def ask(self, n: int) -> list[dict[str, Any] | Proposal]:
         done = {t.label for t in self.told}
-        proposals = []
+        proposals: list[dict[str, Any] | Proposal] = []
         while len(proposals) < n and self.position < len(self.entries):
             label, params = self.entries[self.position]
             self.position += 1
@@ -152,7 +139,8 @@ def read_upf(path: str | Path) -> list[tuple[str, dict]]:
         lines = read_limited_text(path, UPF_FILE_LIMIT, "UPF file").splitlines()
     except OSError as exc:
         raise CandleError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    entries, seen = [], {}
+    entries: list[tuple[str, dict]] = []
+    seen: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -200,7 +188,6 @@ def command_bootstrap(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """``candle uq bootstrap BENCH --models N``: N trials of BENCH, trial i trained on the bootstrap
     resample drawn with seed i (run through the search machinery: evaluators, results store,
     resume), then the ensemble's predictions and their report in ``<experiment>/bootstrap``."""
-    from candle_core.uq import ensemble, print_summary
 
     if args.models < 2:
         raise CandleError(f"--models {args.models}: an ensemble needs at least 2 models")
@@ -215,7 +202,7 @@ def command_bootstrap(args: argparse.Namespace, argv: Sequence[str]) -> int:
     code = _report(summary, args)
     if code:
         return code
-    run_dirs = [Path(t.results["model_dir"]).parent for t in summary.trials if t.status == "ok"]
+    run_dirs = [Path(t.results["model_dir"]).parent for t in summary.trials if t.status == TrialStatus.OK]
     out = summary.experiment_dir / "bootstrap"
     print_summary(ensemble(args.benchmark, run_dirs, "val", out), out)
     return 0
@@ -226,7 +213,7 @@ def _report(summary: SearchSummary | None, args: argparse.Namespace) -> int:
     before its budget by the batch job's walltime (resumable)."""
     if summary is None:
         return 0
-    failed = sum(t.status != "ok" for t in summary.trials)
+    failed = sum(t.status != TrialStatus.OK for t in summary.trials)
     print(
         f"candle: {len(summary.trials)} trials ({failed} failed, {summary.resumed} from before the resume) "
         f"in {summary.experiment_dir}"
@@ -255,7 +242,11 @@ def command_results(args: argparse.Namespace, argv: Sequence[str]) -> int:
     trials = store.trials()
     ranked = sorted(
         trials,
-        key=lambda t: (t.status != "ok", t.objective is None, -(t.objective or 0) if maximize else (t.objective or 0)),
+        key=lambda t: (
+            t.status != TrialStatus.OK,
+            t.objective is None,
+            -(t.objective or 0) if maximize else (t.objective or 0),
+        ),
     )
     names = list(dict.fromkeys(name for t in trials for name in t.params))
     header = ["rank", "trial", "status", objective.get("metric", "objective"), "seconds", *names, "error"]
@@ -283,7 +274,6 @@ def command_results(args: argparse.Namespace, argv: Sequence[str]) -> int:
         write_text_atomic(target, buffer.getvalue())
         print(f"candle: wrote {len(rows)} trials to {args.csv}")
         return 0
-    from candle_core.table import print_table
 
     print(
         f"# {identity.get('benchmark', '?')} / {identity.get('algorithm', '?')}: {len(trials)} trials, "

@@ -12,7 +12,6 @@ and leaves before the end, stopping the trials still running (they are run again
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -21,12 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from candle_core.cluster import walltime
+from candle_core.contracts import SearchAlgorithm
 from candle_core.errors import CandleError
 from candle_core.locks import Lease
-from candle_core.search.execute import TrialTask
+from candle_core.objective import Objective
+from candle_core.plots import save_figure, search_progress_figure
 from candle_core.search.model_cache import ModelCache
+from candle_core.search.space import SearchSpace
 from candle_core.search.store import DATABASE, ResultsStore
-from candle_core.search.trial import NODE_LOST, Objective, Proposal, SearchAlgorithm, Trial
+from candle_core.search.trial import NODE_LOST, Proposal, Trial, TrialTask
+from candle_core.status import TrialStatus
+from candle_core.tensorboard import OBJECTIVE_TAG, TENSORBOARD_DIR, write_experiment, write_session
+from candle_core.tensorboard import available as tensorboard_available
 
 PROGRESS_PNG = "search_progress.png"
 LEASE_FILE = "driver.lease"
@@ -47,6 +52,7 @@ class SearchSettings:
     options: dict[str, Any] = field(default_factory=dict)
     retries: int = 2  # times a trial lost with its node runs again
     model_cache: str = "shared"  # where trials write their state: shared, or node (node_cache.py)
+    tensorboard: bool = True  # HParams records for TensorBoard (when the package is installed)
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -114,6 +120,9 @@ def _drive(
     again: list[Trial] = []  # trials lost with their node, to run again
     losses: dict[str, int] = {}  # times each parameter set was lost
     bar = _progress(settings.budget, len(finished))
+    hparams = settings.tensorboard and tensorboard_available()
+    if hparams and not finished:
+        _hparams_experiment(getattr(algorithm, "space", None), settings.objective, experiment_dir)
     try:
         while len(all_trials) < settings.budget or running:
             stopped = stopped or _walltime_stop(longest)
@@ -154,14 +163,18 @@ def _drive(
                     print(f"candle: trial {done.id}: {done.error.splitlines()[0]}; running it again", file=sys.stderr)
                     continue
                 longest = max(longest, seconds)
+                if hparams:
+                    _hparams_session(done, experiment_dir, time.time() - seconds)
                 algorithm.tell(done)
                 all_trials.append(done)
                 trial_by_id[done.id] = done
                 cache.update(all_trials, algorithm.protected())
-                if done.status == "ok" and settings.objective.better(done.objective, best.objective if best else None):
+                if done.status == TrialStatus.OK and settings.objective.better(
+                    done.objective, best.objective if best else None
+                ):
                     best = done
                 bar.update(1)
-                failed = sum(t.status == "failed" for t in all_trials)
+                failed = sum(t.status == TrialStatus.FAILED for t in all_trials)
                 bar.set_postfix(
                     {"running": len(running), "failed": failed, "best": f"{best.objective:.4g}" if best else "-"},
                     refresh=True,
@@ -175,9 +188,25 @@ def _drive(
     return SearchSummary(experiment_dir, sorted(all_trials, key=lambda t: t.id), best, len(finished), stopped)
 
 
+def _hparams_experiment(space: SearchSpace | None, objective: Objective, experiment_dir: Path) -> None:
+    """TensorBoard's HParams experiment: the searched parameters' domains and the metrics (a UPF
+    has no space: TensorBoard infers the parameters from the trials' sessions)."""
+    if space is None:
+        return
+    domains = {p.name: (p.lower, p.upper) if p.type in ("int", "float") else list(p.choices) for p in space}
+    write_experiment(experiment_dir / TENSORBOARD_DIR, domains, [OBJECTIVE_TAG, objective.metric])
+
+
+def _hparams_session(trial: Trial, experiment_dir: Path, started: float) -> None:
+    """A finished trial's HParams session, beside its own event files."""
+    logdir = experiment_dir / TrialTask.run_id_of(trial) / TENSORBOARD_DIR
+    ok = trial.status == TrialStatus.OK
+    write_session(logdir, trial.params, trial.objective, ok, started, step=len(trial.history))
+
+
 def is_lost(trial: Trial) -> bool:
     """A trial whose node died under it (the srun evaluator's "node lost")."""
-    return trial.status == "failed" and (trial.error or "").startswith(NODE_LOST)
+    return trial.status == TrialStatus.FAILED and (trial.error or "").startswith(NODE_LOST)
 
 
 def _new_trial(trial_id: int, proposal: Any, trial_by_id: dict[int, Trial], experiment_dir: Path) -> Trial:
@@ -190,7 +219,9 @@ def _new_trial(trial_id: int, proposal: Any, trial_by_id: dict[int, Trial], expe
         parent = proposal.warm_start
         warm = None if parent is None else str(experiment_dir / TrialTask.run_id_of(trial_by_id[parent]))
         params, label, checkpoint = proposal.params, proposal.label, proposal.checkpoint
-    return Trial(trial_id, dict(params), "running", label=label, warm_start=warm, checkpoint=checkpoint)
+    return Trial(
+        trial_id, dict(params), status=TrialStatus.RUNNING, label=label, warm_start=warm, checkpoint=checkpoint
+    )
 
 
 def _walltime_stop(longest: float) -> str | None:
@@ -241,7 +272,17 @@ def _prepare(store: ResultsStore, settings: SearchSettings, resume: str | None, 
     store.save_settings({"identity": settings.identity(), "budget": settings.budget, "workers": settings.workers})
     store.discard_unfinished()
     trials = [
-        Trial(r.id, r.params, r.status, r.objective, r.history, r.results, r.error, r.label) for r in store.trials()
+        Trial(
+            r.id,
+            r.params,
+            status=TrialStatus(r.status),
+            objective=r.objective,
+            history=r.history,
+            results=r.results,
+            error=r.error,
+            label=r.label,
+        )
+        for r in store.trials()
     ]
     return [t for t in trials if not is_lost(t)]  # lost with their node: proposed anew
 
@@ -249,36 +290,13 @@ def _prepare(store: ResultsStore, settings: SearchSettings, resume: str | None, 
 def _best(trials: Sequence[Trial], objective: Objective) -> Trial | None:
     best = None
     for trial in trials:
-        if trial.status == "ok" and objective.better(trial.objective, best.objective if best else None):
+        if trial.status == TrialStatus.OK and objective.better(trial.objective, best.objective if best else None):
             best = trial
     return best
 
 
 def _plot(trials: Sequence[Trial], objective: Objective, path: Path) -> None:
     """Objective of each trial (failed ones marked) and the best so far, as a PNG."""
-    if not trials:
-        return
-    from candle_core.plots import pyplot, save_figure
-
-    plt = pyplot()
-
-    ordered = sorted(trials, key=lambda t: t.id)
-    ok = [(t.id, t.objective) for t in ordered if t.status == "ok" and t.objective is not None]
-    failed = [t.id for t in ordered if t.status != "ok"]
-    best, so_far = [], None
-    for t in ordered:
-        if t.status == "ok" and objective.better(t.objective, so_far):
-            so_far = t.objective
-        best.append(so_far if so_far is not None else math.nan)
-    figure, axis = plt.subplots(figsize=(7, 4))
-    if ok:
-        axis.scatter(*zip(*ok, strict=True), s=14, label=f"trial {objective.metric}")
-    axis.plot([t.id for t in ordered], best, color="C1", label="best so far")
-    if failed:
-        low = min((v for _, v in ok), default=0.0)
-        axis.scatter(failed, [low] * len(failed), marker="x", color="C3", label="failed")
-    axis.set_xlabel("trial")
-    axis.set_ylabel(f"{objective.metric} ({objective.mode} epoch)")
-    axis.grid(alpha=0.3)
-    axis.legend()
-    save_figure(figure, path)
+    if trials:
+        points = [(t.id, t.objective, t.status == TrialStatus.OK) for t in trials]
+        save_figure(search_progress_figure(points, objective), path)

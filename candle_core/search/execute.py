@@ -11,40 +11,20 @@ from __future__ import annotations
 import json
 import os
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from candle_core.checkpoint import copy_latest
 from candle_core.cluster import walltime
 from candle_core.errors import CandleError
-from candle_core.plugin_manager import get_plugin_manager
+from candle_core.objective import Objective
+from candle_core.parameters.pipeline import resolve_benchmark
+from candle_core.run import HISTORY_JSON, run_benchmark
 from candle_core.search import node_cache
 from candle_core.search.space import check_search_values
-from candle_core.search.trial import Objective, Trial
-
-
-@dataclass(frozen=True)
-class TrialTask:
-    """Everything a process needs to run a trial."""
-
-    benchmark: str
-    argv: tuple[str, ...]
-    experiment_id: str
-    trial: Trial
-    objective: Objective
-    node_cache: bool = False  # --model-cache node: state on the node, kept state flushed (node_cache.py)
-    keep_loss_below: float | None = None  # the model is kept if its loss ends below (None: kept)
-
-    @property
-    def run_id(self) -> str:
-        return self.run_id_of(self.trial)
-
-    @staticmethod
-    def run_id_of(trial: Trial) -> str:
-        if trial.label:
-            return "RUN_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in trial.label)
-        return f"RUN{trial.id:04d}"
+from candle_core.search.trial import Trial, TrialTask
+from candle_core.status import TrialStatus
 
 
 def trial_argv(task: TrialTask) -> list[str]:
@@ -54,23 +34,19 @@ def trial_argv(task: TrialTask) -> list[str]:
 def resolve_trial(task: TrialTask) -> tuple[Any, Any, dict[str, Any]]:
     """(plugin manager, benchmark, parameter values) of the trial: ``candle run BENCH ARGV`` plus
     the search's values. Raises CandleError for bad flags or values."""
-    from candle_core.parameters.command_line import parse_keyword_flags
-    from candle_core.parameters.registry import build_registry
-    from candle_core.parameters.resolve import resolve_parameters
-
     trial = task.trial
     overrides = dict(trial.params)
     check_search_values(list(overrides), f"trial {trial.label or trial.id}")
-    manager = get_plugin_manager()
-    benchmark = manager.benchmark(task.benchmark)
-    registry = build_registry(benchmark, manager)
-    flags = parse_keyword_flags(registry, trial_argv(task), f"trial {trial.id}")
     if trial.warm_start:
         overrides["ckpt_restart_mode"] = "auto"
-    resolved = resolve_parameters(
-        benchmark, registry, flags, overrides=overrides, override_source=f"search trial {trial.id}"
+    found = resolve_benchmark(
+        task.benchmark,
+        trial_argv(task),
+        overrides,
+        prog=f"trial {trial.id}",
+        override_source=f"search trial {trial.id}",
     )
-    return manager, benchmark, resolved.values
+    return found.manager, found.benchmark, found.values
 
 
 def run_trial(task: TrialTask, manage_state: bool = True) -> Trial:
@@ -78,7 +54,6 @@ def run_trial(task: TrialTask, manage_state: bool = True) -> Trial:
 
     ``manage_state``: prepare the trial's state first (the parent's checkpoint, the node cache)
     and settle it after (a multi-rank trial's job does both once, on its rank 0)."""
-    from candle_core.run import HISTORY_JSON, run_benchmark
 
     walltime.ignore_warning()  # the driver stops trials at the walltime, a trial never stops itself
     trial, run_dir = task.trial, None
@@ -94,12 +69,12 @@ def run_trial(task: TrialTask, manage_state: bool = True) -> Trial:
         results = run_benchmark(benchmark, values, manager)
         history_path = run_dir / HISTORY_JSON
         history = json.loads(history_path.read_text()) if history_path.exists() else []
-        finished = _finished(trial, "ok", history, results, None, task.objective)
+        finished = _finished(trial, TrialStatus.OK, history, results, None, task.objective)
     except CandleError as exc:
-        finished = _finished(trial, "failed", [], {}, "; ".join(exc.messages), task.objective)
+        finished = _finished(trial, TrialStatus.FAILED, [], {}, "; ".join(exc.messages), task.objective)
     except Exception as exc:  # noqa: BLE001 — a failing trial is recorded, the search goes on
         tail = "".join(traceback.format_exception(exc)[-3:]).strip()
-        finished = _finished(trial, "failed", [], {}, f"{type(exc).__name__}: {exc}\n{tail}", task.objective)
+        finished = _finished(trial, TrialStatus.FAILED, [], {}, f"{type(exc).__name__}: {exc}\n{tail}", task.objective)
     return settle_state(task, finished, run_dir) if manage_state and run_dir else finished
 
 
@@ -117,9 +92,9 @@ def settle_state(task: TrialTask, trial: Trial, run_dir: Path) -> Trial:
     the search keeps to the shared run directory, and say so in the results."""
     if not task.node_cache:
         return trial
-    ok = trial.status == "ok"
+    ok = trial.status == TrialStatus.OK
     limit = task.keep_loss_below
-    kept = ok and (limit is None or task.objective.loss(trial.objective) < limit)
+    kept = ok and (limit is None or (trial.objective is not None and task.objective.loss(trial.objective) < limit))
     copied = node_cache.flush(run_dir, keep_model=kept, keep_checkpoint=ok and task.trial.checkpoint)
     results = {**trial.results, "node_cache": {"node": node_cache.node_name(), "flushed_bytes": copied}}
     return replace(trial, results=results) if ok else trial
@@ -127,7 +102,7 @@ def settle_state(task: TrialTask, trial: Trial, run_dir: Path) -> Trial:
 
 def failed_trial(task: TrialTask, error: str) -> Trial:
     """The trial, failed for ``error`` (its process or job never reported)."""
-    return _finished(task.trial, "failed", [], {}, error, task.objective)
+    return _finished(task.trial, TrialStatus.FAILED, [], {}, error, task.objective)
 
 
 def _continue_from(parent: Path, run_dir: Path) -> None:
@@ -143,23 +118,12 @@ def _continue_from(parent: Path, run_dir: Path) -> None:
 
 
 def _finished(
-    trial: Trial, status: str, history: list, results: dict, error: str | None, objective: Objective
+    trial: Trial, status: TrialStatus, history: list, results: dict, error: str | None, objective: Objective
 ) -> Trial:
-    value = objective.of(history) if status == "ok" else None
-    if status == "ok" and value is None:
-        status, error = "failed", f"the run reported no '{objective.metric}'"
-    return Trial(
-        trial.id,
-        trial.params,
-        status,
-        value,
-        history,
-        _plain(results),
-        error,
-        trial.label,
-        trial.warm_start,
-        trial.checkpoint,
-    )
+    value = objective.of(history) if status == TrialStatus.OK else None
+    if status == TrialStatus.OK and value is None:
+        status, error = TrialStatus.FAILED, f"the run reported no '{objective.metric}'"
+    return replace(trial, status=status, objective=value, history=history, results=_plain(results), error=error)
 
 
 def _plain(results: dict[str, Any]) -> dict[str, Any]:

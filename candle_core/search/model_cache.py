@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from candle_core.atomic import write_json_atomic
+from candle_core.objective import Objective
 from candle_core.search import node_cache
-from candle_core.search.trial import Objective, Trial
+from candle_core.search.trial import Trial
+from candle_core.status import TrialStatus
 
 STATE_FOLDERS = node_cache.STATE_FOLDERS
 INDEX = "model_cache.json"
@@ -33,14 +35,16 @@ class ModelCache:
         """Delete the state of every finished trial outside the best ``keep`` and ``protected``."""
         if self.keep is None:
             return []
-        ranked = sorted(
-            (t for t in trials if t.status == "ok" and t.objective is not None),
-            key=lambda t: self.objective.loss(t.objective),
-        )
+        scored = [
+            (self.objective.loss(t.objective), t)
+            for t in trials
+            if t.status == TrialStatus.OK and t.objective is not None
+        ]
+        ranked = [t for _, t in sorted(scored, key=lambda pair: pair[0])]
         kept = {t.id for t in ranked[: self.keep]} | set(protected)
         newly = []
         for trial in trials:
-            if trial.id in kept or trial.id in self.removed or trial.status == "running":
+            if trial.id in kept or trial.id in self.removed or trial.status == TrialStatus.RUNNING:
                 continue
             for folder in STATE_FOLDERS:
                 node_cache.remove(self.run_dir_of(trial) / folder)
@@ -62,7 +66,7 @@ class ModelCache:
         the ``keep``-th best loss so far; None (keep it) without ``keep`` or before ``keep`` trials
         have finished."""
         losses = sorted(
-            self.objective.loss(t.objective) for t in trials if t.status == "ok" and t.objective is not None
+            self.objective.loss(t.objective) for t in trials if t.status == TrialStatus.OK and t.objective is not None
         )
         if self.keep is None or len(losses) < self.keep:
             return None

@@ -20,7 +20,6 @@ from pathlib import Path
 from candle_core.atomic import write_bytes_atomic
 from candle_core.launch import TIMED_OUT, node_name
 from candle_core.search.execute import (
-    TrialTask,
     describe_exit,
     failed_trial,
     prepare_state,
@@ -28,7 +27,7 @@ from candle_core.search.execute import (
     run_trial,
     settle_state,
 )
-from candle_core.search.trial import Trial
+from candle_core.search.trial import Trial, TrialTask
 
 TASK_VARIABLE = "CANDLE_TRIAL_TASK"
 LOG_FILE = "trial_job.log"

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from candle_core.comm import Communicator, agree, check_op, wait
+from candle_core.comm import agree, check_op, wait
+from candle_core.contracts import Communicator
 from candle_core.errors import CandleError
 
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from candle_core import hookimpl
-from candle_core.comm import Communicator, agree, check_op, wait
+from candle_core.comm import agree, check_op, wait
+from candle_core.contracts import Communicator
 from candle_core.errors import CandleError
 
 
@@ -47,39 +47,3 @@ class MPICommunicator(Communicator):
 
     def barrier(self) -> None:
         self._wait([self.comm.Ibarrier()], "barrier")
-
-
-def _mpi():
-    return MPICommunicator()
-
-
-def _ring():
-    from candle_plugins.comm.ring import RingCommunicator
-
-    return RingCommunicator()
-
-
-def _horovod():
-    from candle_plugins.comm.horovod import HorovodCommunicator
-
-    return HorovodCommunicator()
-
-
-def _torch_distributed(name: str):
-    def factory():
-        from candle_plugins.comm.torch_dist import TorchDistributedCommunicator
-
-        return TorchDistributedCommunicator(name)
-
-    return factory
-
-
-@hookimpl
-def candle_communicators():
-    return {
-        "mpi": _mpi,
-        "ring": _ring,
-        "horovod": _horovod,
-        "nccl": _torch_distributed("nccl"),
-        "gloo": _torch_distributed("gloo"),
-    }

@@ -18,7 +18,8 @@ from datetime import timedelta
 
 import numpy as np
 
-from candle_core.comm import Communicator, agree, check_op
+from candle_core.comm import agree, check_op
+from candle_core.contracts import Communicator
 from candle_core.errors import CandleError, PeerLost
 
 

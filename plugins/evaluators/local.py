@@ -19,11 +19,13 @@ from collections.abc import Iterable
 from multiprocessing.connection import wait
 
 from candle_core import hookimpl
+from candle_core.contracts import Evaluator
 from candle_core.cores import share_cores
 from candle_core.errors import CandleError
 from candle_core.gpu_slots import GpuRequest, GpuSlot
-from candle_core.search.execute import TrialTask, describe_exit, run_trial
-from candle_core.search.trial import Evaluator, Trial
+from candle_core.search.execute import describe_exit, run_trial
+from candle_core.search.trial import Trial, TrialTask
+from candle_core.status import TrialStatus
 
 DRIVER_CHECK_SECONDS = 1.0
 
@@ -117,7 +119,7 @@ class LocalEvaluator(Evaluator):
                 process.join()
                 receiver.close()
                 error = f"timeout: killed after {self.trial_timeout:g} s"
-                done.append(Trial(trial.id, trial.params, "failed", error=error, label=trial.label))
+                done.append(Trial(trial.id, trial.params, status=TrialStatus.FAILED, error=error, label=trial.label))
             else:
                 continue
             del self.running[receiver]
@@ -134,7 +136,7 @@ class LocalEvaluator(Evaluator):
         process.join()
         if result is None:
             error = f"trial process {describe_exit(process.exitcode)}"
-            return Trial(trial.id, trial.params, "failed", error=error, label=trial.label)
+            return Trial(trial.id, trial.params, status=TrialStatus.FAILED, error=error, label=trial.label)
         return result
 
     def shutdown(self) -> None:

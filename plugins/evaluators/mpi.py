@@ -23,12 +23,15 @@ from dataclasses import replace
 from pathlib import Path
 
 from candle_core import hookimpl
+from candle_core.contracts import Evaluator
 from candle_core.cores import THREAD_VARIABLES
 from candle_core.errors import CandleError
 from candle_core.gpu_slots import GpuRequest
-from candle_core.launch import node_name
-from candle_core.search.execute import TrialTask, failed_trial, resolve_trial
-from candle_core.search.trial import Evaluator, Trial
+from candle_core.launch import launch, node_name
+from candle_core.search import trial_job
+from candle_core.search.execute import failed_trial, resolve_trial
+from candle_core.search.trial import Trial, TrialTask
+from candle_plugins.evaluators.local import LocalEvaluator
 
 TASK, RESULT, STOP = 1, 2, 3
 POLL_SECONDS = 0.002
@@ -108,7 +111,6 @@ class MPIEvaluator(Evaluator):
     # ------------------------------------------------------------------ ranks 1 .. N-1
     def serve(self) -> None:
         """Run trials sent by rank 0 until it says stop."""
-        from candle_plugins.evaluators.local import LocalEvaluator
 
         local = LocalEvaluator(1, self.trial_timeout, self.sharing, gpus=self.gpus, first_slot=self.node_index)
         status = self.MPI.Status()
@@ -139,8 +141,6 @@ class MPIEvaluator(Evaluator):
 
     def _run_on_group(self, task: TrialTask) -> Trial:
         """Run the trial as a data-parallel MPI job on this rank's group (collective over it)."""
-        from candle_core.launch import launch
-        from candle_core.search import trial_job
 
         if "--comm" not in task.argv:
             task = replace(task, argv=(*task.argv, "--comm", "ring"))

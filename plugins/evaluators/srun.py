@@ -29,12 +29,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from candle_core import hookimpl
+from candle_core.contracts import Evaluator
 from candle_core.errors import CandleError, warn_user
 from candle_core.gpu_slots import GpuRequest
 from candle_core.launch import TIMED_OUT, child_environment
 from candle_core.search import trial_job
-from candle_core.search.execute import TrialTask, failed_trial, resolve_trial
-from candle_core.search.trial import NODE_LOST, Evaluator, Trial
+from candle_core.search.execute import failed_trial, resolve_trial
+from candle_core.search.trial import NODE_LOST, Trial, TrialTask
 
 POLL_SECONDS = 0.1
 KILL_GRACE_SECONDS = 10.0

@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 
 from candle_core import hookimpl
+from candle_core.contracts import SearchAlgorithm
 from candle_core.errors import CandleError
-from candle_core.search.trial import Proposal, SearchAlgorithm, Trial
+from candle_core.search.trial import Proposal, Trial
+from candle_core.status import TrialStatus
 
 
 def _config_key(params: dict) -> str:
@@ -59,7 +61,7 @@ class SuccessiveHalving(SearchAlgorithm):
         return {
             t.id
             for t in self.told
-            if t.status == "ok"
+            if t.status == TrialStatus.OK
             and self._rung(t) < len(self.budgets) - 1
             and (_config_key(t.params), self._rung(t) + 1) not in reached
         }
@@ -67,7 +69,9 @@ class SuccessiveHalving(SearchAlgorithm):
     def _promotion(self) -> Proposal | None:
         reached = self._reached()
         for rung in range(len(self.budgets) - 2, -1, -1):
-            done = [t for t in self.told if t.status == "ok" and t.objective is not None and self._rung(t) == rung]
+            done = [
+                t for t in self.told if t.status == TrialStatus.OK and t.objective is not None and self._rung(t) == rung
+            ]
             done.sort(key=lambda t: self.objective.loss(t.objective))
             for trial in done[: len(done) // self.eta]:
                 key = _config_key(trial.params)

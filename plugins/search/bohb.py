@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from candle_core import hookimpl
+from candle_core.status import TrialStatus
 from candle_plugins.search.asha import Hyperband
 from candle_plugins.search.mbo import with_failures
 
@@ -33,7 +34,9 @@ class ModelBasedHyperband(Hyperband):
         for rung in range(len(self.budgets) - 1, -1, -1):
             trials = [t for t in self.told if self._rung(t) == rung]
             points, losses = with_failures(trials, self.objective)
-            scored = sum(t.status == "ok" and t.objective is not None and math.isfinite(t.objective) for t in trials)
+            scored = sum(
+                t.status == TrialStatus.OK and t.objective is not None and math.isfinite(t.objective) for t in trials
+            )
             if scored >= len(self.space) + 2 and len(set(losses.tolist())) >= 2:
                 return [{name: p[name] for name in self.space.names} for p in points], losses
         return [], np.empty(0)

@@ -14,8 +14,8 @@ import random
 
 from deap import algorithms, base, tools
 
+from candle_core.contracts import SearchAlgorithm
 from candle_core.search.space import Parameter
-from candle_core.search.trial import SearchAlgorithm
 
 
 class _Fitness(base.Fitness):

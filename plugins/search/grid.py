@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from candle_core import hookimpl
-from candle_core.search.trial import SearchAlgorithm, Trial
+from candle_core.contracts import SearchAlgorithm
+from candle_core.search.trial import Trial
 
 
 class GridSearch(SearchAlgorithm):

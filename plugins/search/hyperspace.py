@@ -16,8 +16,9 @@ import re
 from dataclasses import replace
 
 from candle_core import hookimpl
+from candle_core.contracts import SearchAlgorithm
 from candle_core.search.space import SearchSpace
-from candle_core.search.trial import Proposal, SearchAlgorithm, Trial
+from candle_core.search.trial import Proposal, Trial
 from candle_plugins.search.mbo import ModelBasedSearch
 
 LABEL = re.compile(r"^s(\d+)_(\d+)$")

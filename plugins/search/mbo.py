@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from candle_core import hookimpl
+from candle_core.contracts import SearchAlgorithm
 from candle_core.errors import CandleError
-from candle_core.search.trial import SearchAlgorithm
+from candle_core.search.store import DATABASE, ResultsStore
+from candle_core.status import TrialStatus
 
 SURROGATES = ("gp", "forest")
 FOREST_OPTIONS = ("candidates", "trees", "lcb_lambda")
@@ -44,7 +46,7 @@ def with_failures(trials, objective, known=()) -> tuple[list[dict], np.ndarray]:
     failed = []
     for trial in trials:
         loss = None if trial.objective is None else objective.loss(trial.objective)
-        if trial.status == "ok" and loss is not None and math.isfinite(loss):
+        if trial.status == TrialStatus.OK and loss is not None and math.isfinite(loss):
             points.append(trial.params)
             losses.append(loss)
         else:
@@ -85,7 +87,6 @@ class ModelBasedSearch(SearchAlgorithm):
     # ------------------------------------------------------------------ data
     def _earlier_trials(self, folders: str) -> list[tuple[dict, float]]:
         """(parameters, loss) of the finished trials of earlier experiments that fit the space."""
-        from candle_core.search.store import DATABASE, ResultsStore
 
         prior = []
         for folder in filter(None, (f.strip() for f in folders.split(","))):
@@ -98,7 +99,7 @@ class ModelBasedSearch(SearchAlgorithm):
                 )
             for trial in ResultsStore(path).trials():
                 params = {name: trial.params.get(name) for name in self.space.names}
-                if trial.status == "ok" and trial.objective is not None and self.space.contains(params):
+                if trial.status == TrialStatus.OK and trial.objective is not None and self.space.contains(params):
                     prior.append((params, self.objective.loss(trial.objective)))
         return prior
 

@@ -14,8 +14,9 @@ import math
 import re
 
 from candle_core import hookimpl
+from candle_core.contracts import SearchAlgorithm
 from candle_core.errors import CandleError
-from candle_core.search.trial import Proposal, SearchAlgorithm
+from candle_core.search.trial import Proposal
 
 LABEL = re.compile(r"^m(\d+)_r(\d+)$")
 

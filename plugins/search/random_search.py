@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from candle_core import hookimpl
-from candle_core.search.trial import SearchAlgorithm
+from candle_core.contracts import SearchAlgorithm
 
 
 class RandomSearch(SearchAlgorithm):

@@ -18,6 +18,7 @@ def _closed_port_url() -> str:
 
 
 @pytest.mark.parametrize("model, expected", [("mlp", 669_706), ("cnn", 1_199_882)])
+@pytest.mark.needs("keras")
 def test_summaries_match_the_keras_examples(candle, model, expected):
     for name in BACKENDS:
         result = candle("summary", "mnist", "--model", model, "--backend", name)

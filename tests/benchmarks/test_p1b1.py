@@ -16,6 +16,7 @@ def _total(result) -> int:
     return int(result.out.strip().splitlines()[-1].split(": ")[1])
 
 
+@pytest.mark.needs("keras")
 def test_full_size_autoencoder_summary_is_equal_on_both_backends(candle):
     genes, dense = 60483, [2000, 600]
     widths = [genes, *dense, 2, *reversed(dense), genes]
@@ -24,6 +25,7 @@ def test_full_size_autoencoder_summary_is_equal_on_both_backends(candle):
 
 
 @pytest.mark.parametrize("model", ["vae", "cvae"])
+@pytest.mark.needs("keras")
 def test_variational_summaries_are_equal_on_both_backends(candle, model):
     flags = ["--model", model, "--feature_subsample", "500"]
     totals = [_total(candle("summary", "p1b1", *flags, "--backend", name)) for name in BACKENDS]

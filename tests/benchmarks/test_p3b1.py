@@ -17,6 +17,7 @@ def _total(result) -> int:
     return int(result.out.strip().splitlines()[-1].split(": ")[1])
 
 
+@pytest.mark.needs("keras")
 def test_full_size_summary_is_equal_on_both_backends(candle):
     shared = [400, 1200, 2400, 3600, 3600, 3600, 3600, 3600, 3600, 3600, 2400]
     expected = sum(a * b + b for a, b in zip(shared, shared[1:], strict=False))
@@ -37,6 +38,7 @@ def test_reduced_p3b1_learns_every_task(name):
     assert last["val_macro_f1"] == pytest.approx(np.mean([last[f"val_{t}_macro_f1"] for t in TASKS]))
 
 
+@pytest.mark.needs("keras")
 def test_both_backends_take_the_same_steps():
     logs = {}
     for name in BACKENDS:

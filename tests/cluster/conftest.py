@@ -1,6 +1,6 @@
 """Fixtures of the cluster tests: a real Slurm of three virtual nodes (candle_core.cluster.
 local_slurm), started once per session and stopped at its end. Skips with the reason when Slurm
-is missing (tests/cluster/install_slurm.sh installs it) or when not root."""
+is missing (tests/install_system_packages.sh installs it) or when not root."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def slurm(tmp_path_factory):
     """The running three-node cluster (SlurmCluster); its env holds SLURM_CONF for the clients."""
     missing = missing_commands()
     if missing:
-        pytest.skip(f"Slurm is not installed ({', '.join(missing)} missing): bash tests/cluster/install_slurm.sh")
+        pytest.skip(f"Slurm is not installed ({', '.join(missing)} missing): bash tests/install_system_packages.sh")
     if os.geteuid() != 0:
         pytest.skip("the test cluster's daemons run as root; run these tests as root")
     root = Path(tmp_path_factory.mktemp("slurm"))

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from helpers import submitted_job_ids, wait_until
 from helpers import testfn_experiment as experiment
 
 from candle_core.cluster.jobs import exit_code
 from candle_core.search.store import ResultsStore
 from candle_core.search.trial import NODE_LOST
+
+pytestmark = pytest.mark.needs("mpi4py")  # srun starts MPI ranks and the mpi evaluator
 
 
 def _submit_search(candle, slurm, space, evaluator: str, budget: int, sleep: str, experiment: str) -> str:

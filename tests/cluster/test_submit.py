@@ -141,6 +141,7 @@ def test_upf_job_array_runs_each_shard_as_its_own_experiment(candle, candle_dirs
     assert shown.code == 0 and len(re.findall(rf"{job}_[01]\s+COMPLETED", shown.out)) == 2, shown.out
 
 
+@pytest.mark.needs("mpi4py")
 def test_mpi_search_spreads_trials_over_three_nodes(candle, candle_dirs, slurm, space):
     done = candle(
         *("submit", "--nodes", "3", "--ranks-per-node", "1", "--"),
@@ -158,6 +159,7 @@ def test_mpi_search_spreads_trials_over_three_nodes(candle, candle_dirs, slurm, 
     assert nodes == {("n2",), ("n3",)}  # rank 0 (on n1) drives; the worker ranks on n2 and n3 run trials
 
 
+@pytest.mark.needs("mpi4py")
 def test_multi_rank_trials_are_srun_steps_on_their_own_nodes(candle, candle_dirs, slurm, tmp_path):
     upf = tmp_path / "runs.upf"
     upf.write_text("\n".join(json.dumps({"id": i, "learning_rate": rate}) for i, rate in enumerate((1e-3, 3e-4))))
@@ -197,6 +199,7 @@ def test_cancel_stops_a_running_job(candle, candle_dirs, slurm):
     assert again.code == 0 and "no job of it is queued or running" in again.out
 
 
+@pytest.mark.needs("mpi4py")
 def test_node_cache_across_nodes_continues_from_the_shared_copy(candle, candle_dirs, slurm, tmp_path):
     space = tmp_path / "lr.json"
     rate = {"name": "learning_rate", "type": "float", "lower": 1e-4, "upper": 1e-2, "log": True}

@@ -99,6 +99,7 @@ def test_keras_default_config_is_keras_3():
     assert defaults["epsilon"] == 1e-7 and defaults["rho"] == 0.9 and defaults["momentum_sgd"] == 0.0
 
 
+@pytest.mark.needs("keras")
 def test_framework_follows_the_first_import(monkeypatch):
     import subprocess
 

@@ -2,11 +2,14 @@
 
 from pathlib import Path
 
+import pytest
+
 from candle_containers.runtimes import Apptainer, Charliecloud, Docker, Podman, passed_environment
 
 RECIPES = Path(__file__).parents[2] / "recipes"
 
 
+@pytest.mark.needs("hpccm")
 def test_recipe_prints_the_checked_in_file(candle):
     done = candle("container", "recipe", "--backend", "keras", "--format", "singularity")
     assert done.code == 0 and done.out == (RECIPES / "keras.def").read_text()
@@ -59,6 +62,7 @@ def test_gpu_flags_per_runtime(tmp_path):
     assert Podman().gpu_note() is None
 
 
+@pytest.mark.needs("hpccm")
 def test_gpu_image_builds_ignore_the_host_cpu_wheels(tmp_path, capsys):
     from candle_containers.cli import make_context
 

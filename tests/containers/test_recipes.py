@@ -6,6 +6,8 @@ import pytest
 
 from candle_containers.recipe import FORMATS, IMAGES, recipe_file_name, render
 
+pytestmark = pytest.mark.needs("hpccm")  # the recipes are rendered with hpccm
+
 RECIPES = Path(__file__).parents[2] / "recipes"
 CASES = [(backend, fmt) for backend in IMAGES for fmt in FORMATS]
 
@@ -17,6 +19,7 @@ def test_checked_in_recipe_is_the_generated_one(backend, fmt):
 
 
 @pytest.mark.parametrize(("backend", "fmt"), CASES)
+@pytest.mark.needs("spython")
 def test_recipes_parse_with_spython(backend, fmt):
     from spython.main.parse.parsers import DockerParser, SingularityParser
 

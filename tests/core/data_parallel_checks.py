@@ -15,7 +15,8 @@ from helpers import resolve  # noqa: E402
 
 from candle_core.data_parallel import open_data_parallel  # noqa: E402
 from candle_core.plugin_manager import get_plugin_manager  # noqa: E402
-from candle_core.run import RunContext, build_model_spec  # noqa: E402
+from candle_core.run import build_model_spec
+from candle_core.run_context import RunContext  # noqa: E402
 from candle_core.training import fit  # noqa: E402
 
 backend_name, comm, output_dir, *flags = sys.argv[1:]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from candle_core import Benchmark, CandleError
-from candle_core.benchmark import finalize_parameters
+from candle_core.compat import finalize_parameters
 from candle_core.keywords import READ_BY_CANDLE, STANDARD_KEYWORDS
 from candle_core.parameters.registry import KeywordRegistry
 from candle_core.parameters.resolve import resolve_parameters

@@ -59,8 +59,11 @@ def test_two_ranks_train_like_one_process_with_the_doubled_batch(backend, candle
 
     _, single = run("nt3", [*EXACT, "--backend", backend, "-z", "40", "--output_dir", str(tmp_path / "single")])
     parallel = _history(parallel_dir)
+    # float32: the mean of two half-batch gradients rounds differently from one batch's; Keras'
+    # kernels drift further apart over three epochs (2.6e-4 seen with Keras 3 on TensorFlow 2.21)
+    tolerance = 1e-4 if backend == "torch" else 1e-3
     for key in ("loss", "val_loss"):
-        np.testing.assert_allclose([r[key] for r in parallel], [r[key] for r in single], rtol=1e-4)
+        np.testing.assert_allclose([r[key] for r in parallel], [r[key] for r in single], rtol=tolerance)
 
 
 @needs_mpi

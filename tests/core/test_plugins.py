@@ -83,3 +83,22 @@ def test_failing_plugins_are_reported_and_do_not_break_others(candle, plugin_sit
     listing = candle("list", env=env)
     assert listing.code == 0 and "hello" in listing.out
     assert "plugin 'broken' (candle_hello.broken) failed to load" in listing.err
+
+
+def test_a_components_missing_framework_is_one_line_naming_the_extra():
+    from candle_core.errors import CandleError
+    from candle_core.plugin_manager import _usable
+
+    def needs_keras():
+        raise ModuleNotFoundError("No module named 'keras'", name="keras")
+
+    with pytest.raises(
+        CandleError, match=r"^backend 'keras' needs keras, not installed here: pip install 'candle\[keras\]'$"
+    ):
+        _usable("backend", "keras", needs_keras)()
+
+    def needs_something_else():
+        raise ModuleNotFoundError("No module named 'private_thing'", name="private_thing")
+
+    with pytest.raises(ModuleNotFoundError):  # not a framework candle knows: the error as it is
+        _usable("backend", "odd", needs_something_else)()

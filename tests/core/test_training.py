@@ -55,6 +55,7 @@ def test_torch_resume_after_sigkill_gives_the_same_weights(candle_dirs):
     assert resumed["objective"] == reference["objective"]
 
 
+@pytest.mark.needs("keras")
 def test_keras_resumes_at_the_right_epoch(candle_dirs):
     argv = [*SMALL_NT3, "--backend", "keras", "-e", "4", *CKPT, "--experiment_id", "K"]
     folder = run_dir(candle_dirs, "K")
@@ -175,6 +176,7 @@ def test_no_intact_checkpoint_with_restart_required(candle, candle_dirs):
     assert result.code == 2 and "no intact checkpoint" in result.err and "Traceback" not in result.err
 
 
+@pytest.mark.needs("keras")
 def test_a_failed_restart_keeps_the_finished_runs_results(candle, candle_dirs):
     argv = [*SMALL_NT3, "-e", "2", *CKPT]
     assert candle("run", "nt3", *argv).code == 0
@@ -187,6 +189,7 @@ def test_a_failed_restart_keeps_the_finished_runs_results(candle, candle_dirs):
     assert attempt["status"] == "failed" and "torch backend" in attempt["stop_reason"]
 
 
+@pytest.mark.needs("keras")
 def test_another_backends_checkpoint_is_refused(candle):
     argv = [*SMALL_NT3, "-e", "1", *CKPT]
     assert candle("run", "nt3", *argv).code == 0

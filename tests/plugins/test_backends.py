@@ -45,11 +45,13 @@ def test_full_size_nt3_summary(candle, name):
         {"activation": "tanh", "out_activation": "sigmoid", "pool": [3, 2]},
     ],
 )
+@pytest.mark.needs("keras")
 def test_same_weights_same_function(overrides):
     assert_same_function(nt3_model({**NT3, **overrides}, (120, 1)), rows=6)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop", "adagrad", "adadelta"])
+@pytest.mark.needs("keras")
 def test_optimizers_take_the_same_step(optimizer):
     spec = ModelSpec(
         "m",
@@ -140,6 +142,7 @@ def test_full_width_nt3_training_step(name):
     assert np.isfinite(logs["loss"]) and sum(row[2] for row in b.layer_table(model)) == 154922918
 
 
+@pytest.mark.needs("keras")
 def test_thin_convolutions_deeper_in_the_network():
     """A second convolution thin enough for the GEMM path (8 channels x kernel 5) matches Keras."""
     spec = nt3_model({**NT3, "conv": [8, 10, 1, 8, 5, 1], "dense": [16]}, (120, 1))
@@ -173,10 +176,12 @@ def _graph_specs():
 
 
 @pytest.mark.parametrize("kind", ["cnn2d", "heads", "cvae"])
+@pytest.mark.needs("keras")
 def test_graph_layers_same_weights_same_function(kind):
     assert_same_function(_graph_specs()[kind], rows=9)
 
 
+@pytest.mark.needs("keras")
 def test_multi_head_training_takes_the_same_steps():
     """Rows labelled for one head only: the summed per-head loss trains both backends alike."""
     spec = _graph_specs()["heads"]
@@ -215,6 +220,7 @@ def test_gaussian_latent_adds_kl_and_samples(name):
 
 
 @pytest.mark.parametrize("kind, layer", [("cvae", 0), ("cnn2d", 1), ("heads", 0)])
+@pytest.mark.needs("keras")
 def test_a_layers_output_is_the_same_on_both_backends(kind, layer):
     spec = _graph_specs()[kind]
     weights = initial_weights(spec.infos(), "glorot_uniform", 11)

@@ -47,6 +47,7 @@ def _train(engine: str, output: Path, extra: list[str] = (), launcher: list[str]
 
 
 @pytest.mark.parametrize("engine", ["torch", "jax"])
+@pytest.mark.needs("keras")
 def test_every_engine_takes_the_tensorflow_engines_steps(engine, tmp_path):
     if find_spec(engine) is None:
         pytest.skip(f"{engine} is not installed here")
@@ -57,6 +58,7 @@ def test_every_engine_takes_the_tensorflow_engines_steps(engine, tmp_path):
 
 
 @pytest.mark.skipif(MPIEXEC_PATH is None, reason="mpiexec is not installed")
+@pytest.mark.needs("keras", "mpi4py")
 def test_data_parallel_on_the_torch_engine(tmp_path):
     if find_spec("torch") is None:
         pytest.skip("torch is not installed here")

@@ -7,8 +7,9 @@ import pytest
 
 from candle_benchmarks.testfn.problems import problem
 from candle_core.errors import CandleError
+from candle_core.objective import Objective
 from candle_core.search.store import DATABASE, ResultsStore
-from candle_core.search.trial import Objective, Trial
+from candle_core.search.trial import Trial
 from candle_plugins.search.mbo import ModelBasedSearch
 
 
@@ -21,7 +22,9 @@ def test_failed_trials_steer_the_search_away_and_it_goes_on():
         if i >= search.initial_design:
             model_points.append(params)
         crashed = params["x1"] < 0  # half the box crashes, as a bad region of hyperparameters would
-        search.tell(Trial(i, params, "failed" if crashed else "ok", None if crashed else task.evaluate(params)))
+        search.tell(
+            Trial(i, params, status="failed" if crashed else "ok", objective=None if crashed else task.evaluate(params))
+        )
     assert len(model_points) == 25
     assert sum(p["x1"] >= 0 for p in model_points) >= 20
 
@@ -30,7 +33,7 @@ def test_running_trials_are_not_proposed_again():
     task = problem("mixed")
     search = ModelBasedSearch(task.space, Objective(), 1, 30, 4, {"initial_design": 6})
     for i, params in enumerate(search.ask(6)):
-        search.tell(Trial(i, params, "ok", task.evaluate(params)))
+        search.tell(Trial(i, params, status="ok", objective=task.evaluate(params)))
     first, second = search.ask(2), search.ask(2)  # nothing told in between: four workers busy
     keys = {tuple(sorted(p.items())) for p in first + second}
     assert len(keys) == 4

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from candle_core.launch import find_mpiexec
-from candle_core.search.execute import TrialTask
+from candle_core.objective import Objective
 from candle_core.search.store import ResultsStore
-from candle_core.search.trial import Objective, Trial
+from candle_core.search.trial import Trial, TrialTask
 from candle_core.search.trial_job import LOG_FILE, outcome
 from tests.helpers import SMALL_NT3
 

@@ -19,18 +19,21 @@ os.environ.setdefault("KERAS_BACKEND", next((e for e in ENGINES if find_spec(e) 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from collections.abc import Callable  # noqa: E402
+from contextlib import AbstractContextManager  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from candle_core.backend import Backend, GradientSync  # noqa: E402
+from candle_core.contracts import Backend, GradientSync  # noqa: E402
 from candle_core.device import GPU  # noqa: E402
 from candle_core.errors import CandleError  # noqa: E402
 from candle_core.model import ModelSpec, OptimizerSpec  # noqa: E402
 from candle_plugins.backends.keras.layers import all_layers, keras_layer, load_arrays  # noqa: E402
 from candle_plugins.backends.keras.metrics import keras_metric  # noqa: E402
+from candle_plugins.backends.profilers import jax_profile, tensorflow_profile, torch_profile  # noqa: E402
 
 WEIGHTS_FILE = "model.weights.h5"
 
@@ -283,6 +286,25 @@ class KerasBackend(Backend):
             for layer in dropouts:
                 layer.monte_carlo = False
         return np.concatenate(parts).astype(np.float32)
+
+    def graph(self, model: KerasModel, input_shape: tuple[int, ...]) -> Any | None:
+        """On the TensorFlow engine, the graph TensorFlow traces of the model's inference call."""
+        if engine() != "tensorflow":
+            return None
+        import tensorflow as tf
+
+        call = tf.function(lambda x: model.model(x, training=False))
+        with keras.device(model.device):
+            traced = call.get_concrete_function(tf.TensorSpec((None, *input_shape), tf.float32))
+        return traced.graph.as_graph_def()
+
+    def profiler(self, model: KerasModel, folder: Path) -> AbstractContextManager[Any]:
+        """The profiler of the engine Keras runs on."""
+        if engine() == "tensorflow":
+            return tensorflow_profile(folder)
+        if engine() == "jax":
+            return jax_profile(folder)
+        return torch_profile(folder, cuda=model.device.startswith("gpu"))
 
     def get_learning_rate(self, model: KerasModel) -> float:
         optimizer = model.model.optimizer

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from candle_core.backend import Backend, GradientSync
+from candle_core.contracts import Backend, GradientSync
 from candle_core.device import GPU
 from candle_core.errors import CandleError
 from candle_core.gpu_slots import MEMORY_FRACTION
-from candle_core.metrics import EPSILON
+from candle_core.metrics import EPSILON, evaluate
 from candle_core.model import ModelSpec, OptimizerSpec
+from candle_core.tensorboard import ensure_tensorboard_without_tensorflow
+from candle_plugins.backends.profilers import torch_profile
 from candle_plugins.backends.torch.devices import set_tf32, torch_gpus
 from candle_plugins.backends.torch.layers import Built, build_modules
 from candle_plugins.backends.torch.optimizers import KerasAdam, KerasRMSprop
@@ -168,7 +171,6 @@ class TorchBackend(Backend):
     ) -> dict[str, float]:
         """One pass over ``x[order]``. Nothing waits for the device inside the loop: the loss sum
         and the outputs stay on the device and are read once, at the end of the epoch."""
-        from candle_core.metrics import evaluate
 
         network, optimizer, spec = model.network, model.optimizer, model.spec
         heads = spec.heads
@@ -312,6 +314,23 @@ class TorchBackend(Backend):
         if include_optimizer:
             state["optimizer"] = _to_host(model.optimizer.state_dict())
         torch.save(state, directory / CHECKPOINT_FILE)
+
+    def graph(self, model: TorchModel, input_shape: tuple[int, ...]) -> Any | None:
+        """The network traced on one zero row (TensorBoard's own PyTorch graph converter)."""
+        ensure_tensorboard_without_tensorflow()
+        from torch.utils.tensorboard._pytorch_graph import graph
+
+        network = model.network
+        was_training = network.training
+        network.eval()
+        try:
+            with torch.no_grad():
+                return graph(network, (torch.zeros((1, *input_shape), device=model.device),))[0]
+        finally:
+            network.train(was_training)
+
+    def profiler(self, model: TorchModel, folder: Path) -> AbstractContextManager[Any]:
+        return torch_profile(folder, cuda=model.device.type == "cuda")
 
     def load(self, model: TorchModel, directory: Path) -> None:
         state = torch.load(directory / CHECKPOINT_FILE, weights_only=True, map_location=model.device)
