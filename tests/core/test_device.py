@@ -75,6 +75,7 @@ def test_cpu_runs_record_device_and_precision(candle, tmp_path, backend):
 
 
 @pytest.mark.parametrize("backend", ["torch", "keras"])
+@pytest.mark.slow  # 1.5-2 min on 2 cores: emulated float16 on a CPU
 def test_fp16_trains_with_loss_scaling(candle, tmp_path, backend):
     flags = [*SMALL_NT3, "-e", "2", "--backend", backend, "--output_dir", str(tmp_path), "--precision", "fp16"]
     done = candle("run", "nt3", *flags, timeout=300)

@@ -111,6 +111,7 @@ def test_reduced_nt3_learns_and_repeats(name, candle_dirs):
 
 
 @pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.slow  # 1-1.5 min on 2 cores; the GPU tests train bf16 where it matters
 def test_bf16_trains(name, candle_dirs):
     results, history = run("nt3", [*SMALL_NT3, "--backend", name, "-e", "1", "--precision", "bf16"])
     assert results["status"] == "ok" and np.isfinite(history[0]["val_loss"])
