@@ -4,6 +4,7 @@ submit`` parses the command it wraps with the same tree)."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from candle_core.cluster.options import add_submit_options
 from candle_core.plugin_manager import get_plugin_manager
@@ -29,8 +30,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, argparse.ArgumentParser] = {}
+
+    def add(name: str, text: str, **options: Any) -> argparse.ArgumentParser:
+        commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False, **options)
+        return commands[name]
+
     for name, text in BENCHMARK_COMMANDS.items():
-        command = commands[name] = sub.add_parser(name, help=text, description=text, add_help=False, allow_abbrev=False)
+        command = add(name, text, add_help=False)
         command.add_argument("benchmark", nargs="?", help="benchmark name (see 'candle list')")
         command.add_argument("-h", "--help", action="store_true", help="show the benchmark's keywords")
         command.add_argument("--strict", action="store_true", help="unknown keys in model files are errors")
@@ -41,7 +47,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         ("search", "search hyperparameters: trials of BENCH with values from --space"),
         ("upf", 'run one trial of BENCH per JSON line of FILE (each with an "id")'),
     ):
-        command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
+        command = add(name, text)
         command.add_argument("benchmark", help="benchmark name (see 'candle list')")
         if name == "upf":
             command.add_argument("file", help="UPF file: one JSON object per line")
@@ -49,45 +55,39 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                 "--shard", metavar="I/N", help="run only the parameter sets I, I+N, I+2N, ... (0-based; job arrays)"
             )
         add_search_options(command, upf=name == "upf")
-    command = commands["results"] = sub.add_parser(
-        "results", help="ranked trials of a search", description="ranked trials of a search", allow_abbrev=False
-    )
+    command = add("results", "ranked trials of a search")
     command.add_argument("experiment_dir", help="the search's experiment directory (or its results.sqlite)")
     command.add_argument("--csv", help="write the table to this CSV file instead")
     text = "one self-contained HTML page about a search, UPF or uq experiment (charts inline, no network)"
-    command = commands["report"] = sub.add_parser("report", help=text, description=text, allow_abbrev=False)
+    command = add("report", text)
     command.add_argument("experiment_dir", help="the experiment directory (or its results.sqlite)")
     command.add_argument("--out", help="where to write the page (default: EXPERIMENT_DIR/report.html)")
     text = "Monte-Carlo dropout predictions of a finished run: per-row mean and std, and their report"
-    command = commands["infer"] = sub.add_parser("infer", help=text, description=text, allow_abbrev=False)
+    command = add("infer", text)
     command.add_argument("benchmark", help="benchmark name (see 'candle list')")
     command.add_argument("--run", required=True, help="the run directory (holds final_params.json and model/)")
     command.add_argument("--mc-samples", type=int, default=30, help="predictions per row with dropout on (default 30)")
     command.add_argument("--part", choices=["val", "test"], default="val", help="which rows to predict")
     command.add_argument("--out", help="folder for the outputs (default: the run directory)")
     text = "uncertainty by bootstrap ensembles: train N models on resamples, predict with all, report"
-    command = commands["uq"] = sub.add_parser("uq", help=text, description=text, allow_abbrev=False)
+    command = add("uq", text)
     command.add_argument("method", choices=["bootstrap"], help="bootstrap: one model per resample")
     command.add_argument("benchmark", help="benchmark name (see 'candle list')")
     command.add_argument("--models", type=int, default=10, help="ensemble size (default 10)")
     add_search_options(command, upf=True)
     for name, make in sorted(get_plugin_manager().components("command").items()):
         plugin_command = make[0]()
-        command = commands[name] = sub.add_parser(
-            name, help=plugin_command.help, description=plugin_command.help, allow_abbrev=False
-        )
+        command = add(name, plugin_command.help)
         plugin_command.add_options(command)
         command.set_defaults(plugin_command=plugin_command)
     text = "write a batch script (Slurm, PBS, LSF) for a candle command and submit it"
-    command = commands["submit"] = sub.add_parser(
-        "submit", help=text, description=text, allow_abbrev=False, usage="candle submit [options] -- candle COMMAND ..."
-    )
+    command = add("submit", text, usage="candle submit [options] -- candle COMMAND ...")
     add_submit_options(command)
     for name, text in (
         ("jobs", "the batch jobs of an experiment and their states"),
         ("cancel", "cancel the queued and running batch jobs of an experiment"),
     ):
-        command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
+        command = add(name, text)
         command.add_argument("experiment_dir", help="the experiment directory the jobs were submitted for")
         if name == "cancel":
             command.add_argument("job", nargs="*", help="only these job ids (default: all of the experiment's)")
@@ -96,6 +96,6 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         ("plugins", "list the plugins: family, name, module, version"),
         ("env", "what candle sees here: backends, frameworks, GPUs, MPI"),
     ):
-        command = commands[name] = sub.add_parser(name, help=text, description=text, allow_abbrev=False)
+        command = add(name, text)
         command.add_argument("--json", action="store_true", help="machine-readable output")
     return parser, commands

@@ -187,7 +187,7 @@ def _uq_section(experiment: Path) -> str | None:
 
 def _importance_section(trials: Sequence[TrialRecord], objective: Objective) -> str:
     title = "Parameter importance"
-    ok = [t for t in trials if t.status == TrialStatus.OK and t.objective is not None and math.isfinite(t.objective)]
+    ok = _succeeded(trials)
     names = sorted({name for t in ok for name in t.params})
     if len(ok) < MIN_TRIALS_FOR_IMPORTANCE or not names:
         return _chart(title, None, "", f"needs {MIN_TRIALS_FOR_IMPORTANCE} successful trials")
@@ -208,6 +208,11 @@ def _importance_section(trials: Sequence[TrialRecord], objective: Objective) -> 
 
 
 # --------------------------------------------------------------------------- charts
+def _succeeded(trials: Sequence[TrialRecord]) -> list[TrialRecord]:
+    """The trials that succeeded with a finite objective."""
+    return [t for t in trials if t.status == TrialStatus.OK and t.objective is not None and math.isfinite(t.objective)]
+
+
 def _progress_svg(trials: Sequence[TrialRecord], objective: Objective) -> str | None:
     points = [(t.id, t.objective, t.status == TrialStatus.OK) for t in trials]
     if not any(ok and value is not None for _, value, ok in points):
@@ -228,7 +233,7 @@ def _encoded(values: Sequence[Any]) -> np.ndarray:
 
 
 def _parallel_svg(trials: Sequence[TrialRecord], objective: Objective) -> str | None:
-    ok = [t for t in trials if t.status == TrialStatus.OK and t.objective is not None and math.isfinite(t.objective)]
+    ok = _succeeded(trials)
     names = sorted({name for t in ok for name in t.params})
     if not ok or not names:
         return None

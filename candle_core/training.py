@@ -72,14 +72,15 @@ def limited(dataset: Dataset, params: Mapping[str, Any], batch_size: int) -> Dat
     """The data set cut to the first rows that ``train_samples``, ``val_samples``,
     ``val_steps`` and ``test_steps`` allow (0 or None: no limit)."""
 
-    def first(rows: int | None, *limits: Any) -> int | None:
+    def first(*limits: Any) -> int | None:
+        """The smallest limit given (a slice end), None when none is."""
         given = [int(limit) for limit in limits if limit]
-        return min([rows or 0, *given]) if given and rows is not None else rows
+        return min(given) if given else None
 
-    val_steps, test_steps = params.get("val_steps"), params.get("test_steps")
-    n_train = first(len(dataset.x_train), params.get("train_samples"))
-    n_val = first(len(dataset.x_val), params.get("val_samples"), val_steps and int(val_steps) * batch_size)
-    n_test = first(None if dataset.x_test is None else len(dataset.x_test), test_steps and int(test_steps) * batch_size)
+    val_steps, test_steps = int(params.get("val_steps") or 0), int(params.get("test_steps") or 0)
+    n_train = first(params.get("train_samples"))
+    n_val = first(params.get("val_samples"), val_steps * batch_size)
+    n_test = first(test_steps * batch_size)
     cut = dataclasses.replace(
         dataset,
         x_train=dataset.x_train[:n_train],
