@@ -46,14 +46,19 @@ from candle_core.plugin_manager import get_plugin_manager  # noqa: E402
 from candle_core.search.store import DATABASE, ResultsStore  # noqa: E402
 from candle_core.search.trial import Proposal, Trial  # noqa: E402
 
-CANDLE = ("mbo", "mbo-forest", "random", "ga", "hyperspace")
+CANDLE = ("mbo", "mbo-forest", "mbo-standardized", "mbo-hedge", "random", "ga", "hyperspace")
+VARIANTS = {  # candle algorithms run with options: name -> (algorithm, --option settings)
+    "mbo-forest": ("mbo", {"surrogate": "forest"}),
+    "mbo-standardized": ("mbo", {"outputs": "standardized"}),
+    "mbo-hedge": ("mbo", {"outputs": "hedge"}),
+}
 BASELINES = ("optuna-gp", "optuna-tpe", "skopt-gp")
 REFERENCE = "optuna-gp"
 BUDGET_AWARE = ("hyperspace",)
 
 
 def candle_run(name: str, task, budget: int, seed: int, q: int) -> tuple[list[float], float]:
-    algorithm_name, options = ("mbo", {"surrogate": "forest"}) if name == "mbo-forest" else (name, {})
+    algorithm_name, options = VARIANTS.get(name, (name, {}))
     algorithm = get_plugin_manager().component("search", algorithm_name)()(
         task.space, Objective(), seed, budget, q, options
     )
@@ -144,7 +149,7 @@ def regret_table(args: argparse.Namespace) -> None:
                 for seed in range(args.seeds):
                     for budget in args.budgets if name in BUDGET_AWARE else [top]:
                         jobs.append((name, problem_name, budget, seed, q))
-    jobs.sort(key=lambda job: job[0] not in ("mbo", "skopt-gp", "optuna-gp"))  # the slow ones first
+    jobs.sort(key=lambda job: not job[0].startswith(("mbo", "skopt-gp", "optuna-gp")))  # the slow ones first
     runs = {}
     with ProcessPoolExecutor(args.jobs) as pool:
         for job, values, per_ask in pool.map(one_run, jobs):

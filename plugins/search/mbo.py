@@ -8,6 +8,8 @@ points for D parameters), each round fits the surrogate to every finished trial:
   outputs, multi-start LogEI, integers and categories snapped inside the acquisition, a Kriging
   believer for batches and running trials). Above ``max_history`` trials (default 300) the GP
   sees the best half of that many and an even spread of the rest, which bounds its cost.
+  ``outputs``: ``evidence`` (default: standardized or Yeo-Johnson warped, whichever the
+  marginal likelihood prefers), ``standardized``, or ``hedge`` (the two take turns).
 * ``surrogate=forest``: a scikit-learn random forest (``trees``) scored on ``candidates`` random
   points and perturbations of the best ones by mean − λ·std, one λ per proposal drawn from an
   exponential of mean ``lcb_lambda`` (qLCB). For huge or mostly categorical spaces.
@@ -35,7 +37,9 @@ from candle_core.search.store import DATABASE, ResultsStore
 from candle_core.status import TrialStatus
 
 SURROGATES = ("gp", "forest")
+OUTPUTS = ("evidence", "standardized", "hedge")  # candle_plugins.search.gp.Proposer's choices
 FOREST_OPTIONS = ("candidates", "trees", "lcb_lambda")
+GP_OPTIONS = ("outputs", "max_history")
 
 
 def with_failures(trials, objective, known=()) -> tuple[list[dict], np.ndarray]:
@@ -73,12 +77,16 @@ class ModelBasedSearch(SearchAlgorithm):
         self.trees = self.option("trees", 100, int, "[1, inf)")
         self.lcb_lambda = self.option("lcb_lambda", 1.0, float, "[0, inf)")
         self.max_history = self.option("max_history", 300, int, "[10, inf)")
-        if self.surrogate == "gp":
-            unused = [name for name in FOREST_OPTIONS if name in self.options]
-            if unused:
-                warnings.warn(
-                    f"--option {', '.join(unused)}: no effect with surrogate=gp (forest options)", stacklevel=2
-                )
+        self.outputs = self.option("outputs", "evidence", str)
+        if self.outputs not in OUTPUTS:
+            raise CandleError(f"--option outputs={self.outputs}: expected one of {', '.join(OUTPUTS)}")
+        other = "forest" if self.surrogate == "gp" else "gp"
+        unused = [name for name in (FOREST_OPTIONS if other == "forest" else GP_OPTIONS) if name in self.options]
+        if unused:
+            warnings.warn(
+                f"--option {', '.join(unused)}: no effect with surrogate={self.surrogate} ({other} options)",
+                stacklevel=2,
+            )
         self.prior = self._earlier_trials(self.option("warm_start", "", str))
         self.asked: Counter[str] = Counter()
         self.design = self._design(max(0, self.initial_design - len(self.prior)))
@@ -149,7 +157,7 @@ class ModelBasedSearch(SearchAlgorithm):
         from candle_plugins.search.gp import Proposer
 
         if self._proposer is None:
-            self._proposer = Proposer(self.space, self.rng)
+            self._proposer = Proposer(self.space, self.rng, outputs=self.outputs)
         encoding = self._proposer.encoding
         history, losses = self._subsample(history, losses)
         x = np.array([encoding.encode(p) for p in history])

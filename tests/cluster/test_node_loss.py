@@ -52,6 +52,7 @@ def test_a_lost_node_loses_no_trial(candle, candle_dirs, slurm, space):
     assert all(o.results["job"]["nodes"] != ["n3"] for o in ok if o.id > max(t.id for t in lost))
 
 
+@pytest.mark.slow  # 50 s; a lost node's trials and MPI searches are covered by the tests above
 def test_data_parallel_run_restarts_on_the_nodes_left(candle, candle_dirs, slurm):
     small = ("--data", "synthetic", "--feature_subsample", "300", "--conv", "8", "20", "1", "--dense", "16", "8")
     run = ("run", "nt3", *small, "-e", "6", "--comm", "ring", "--comm_timeout", "6", "--ckpt_save_interval", "1")

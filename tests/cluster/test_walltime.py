@@ -7,6 +7,7 @@ import json
 import re
 import time
 
+import pytest
 from helpers import submitted_job_ids, wait_until
 from helpers import testfn_experiment as experiment
 
@@ -42,6 +43,7 @@ def test_warning_signal_stops_the_search_and_the_chain_resumes_it(candle, candle
     assert re.search(rf"{first}\s+STOPPED \(walltime", shown) and re.search(rf"{second}\s+COMPLETED", shown)
 
 
+@pytest.mark.slow  # 1 min; test_warning_signal_stops_the_search_and_the_chain_resumes_it covers one link
 def test_walltime_chain_finishes_the_budget(candle, candle_dirs, slurm, space, tmp_path):
     search = ("search", "testfn", "--space", str(space), "--budget", "12", "-e", "2", "--sleep", "2")
     jobs = submitted_job_ids(

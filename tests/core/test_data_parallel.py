@@ -43,7 +43,7 @@ def test_shards_split_every_global_batch_equally(size):
 
 
 @needs_mpi
-@pytest.mark.parametrize("backend", ["torch", "keras"])
+@pytest.mark.parametrize("backend", ["torch", pytest.param("keras", marks=pytest.mark.slow)])  # keras: 35-45 s, slow
 def test_two_ranks_train_like_one_process_with_the_doubled_batch(backend, candle_dirs, tmp_path):
     parallel_dir = tmp_path / "parallel"
     result = subprocess.run(
@@ -102,7 +102,7 @@ def test_horovod_trains_the_torch_backend_like_the_ring(candle_dirs, tmp_path):
 
 
 @needs_mpi
-@pytest.mark.parametrize("backend", ["torch", "keras"])
+@pytest.mark.parametrize("backend", ["torch", pytest.param("keras", marks=pytest.mark.slow)])  # keras: 35-45 s, slow
 def test_gloo_through_torch_distributed_trains_like_the_ring(backend, candle_dirs, tmp_path):
     """The nccl communicator's code path (torch.distributed, rendezvous over mpi4py) on CPUs."""
     pytest.importorskip("torch.distributed")

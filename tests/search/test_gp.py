@@ -60,3 +60,23 @@ def test_a_batch_has_no_near_twins_and_respects_the_space():
         assert np.allclose(encoding.project(point[None, :])[0], point)  # snapped: ints, one category
         others = np.vstack([tried, np.delete(batch, i, axis=0)])
         assert np.min(np.max(np.abs(others - point), axis=1)) > 1e-3
+
+
+def test_output_choices_fit_the_warp_they_name_and_hedge_takes_turns():
+    space = SearchSpace(
+        [Parameter("x", "float", lower=0.0, upper=1.0), Parameter("y", "float", lower=0.0, upper=1.0)], source="test"
+    )
+    tried = np.random.default_rng(1).random((30, 2))
+    heavy = np.exp(8 * tried[:, 0]) + tried[:, 1]  # the evidence prefers the Yeo-Johnson warp
+    used = {}
+    for outputs in ("evidence", "standardized", "hedge"):
+        proposer = Proposer(space, np.random.default_rng(0), outputs=outputs)
+        first = np.array(proposer.propose(tried, heavy, 3))
+        batch = np.vstack([first, proposer.propose(tried, heavy, 1, pending=first)])  # 3 still running
+        used[outputs] = proposer.warps
+        for i, point in enumerate(batch):
+            others = np.vstack([tried, np.delete(batch, i, axis=0)])
+            assert np.min(np.max(np.abs(others - point), axis=1)) > 1e-3  # both models believe every point
+    assert used["evidence"] == ["yeo-johnson"] * 4
+    assert used["standardized"] == ["standardized"] * 4
+    assert used["hedge"] == ["yeo-johnson", "standardized", "yeo-johnson", "standardized"]

@@ -66,12 +66,17 @@ def test_warm_start_from_a_missing_experiment_is_a_clear_error(tmp_path):
         ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"warm_start": str(tmp_path / "nowhere")})
 
 
-def test_options_are_checked_and_forest_options_warn_with_the_gp():
+def test_options_are_checked_and_options_of_the_other_surrogate_warn():
     task = problem("branin")
     with pytest.raises(CandleError, match="surrogate=svm: expected one of gp, forest"):
         ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"surrogate": "svm"})
     with pytest.warns(UserWarning, match="trees: no effect with surrogate=gp"):
         ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"trees": "10"})
+    with pytest.raises(CandleError, match="outputs=log: expected one of evidence, standardized, hedge"):
+        ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"outputs": "log"})
+    with pytest.warns(UserWarning, match="outputs: no effect with surrogate=forest"):
+        ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"surrogate": "forest", "outputs": "hedge"})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"surrogate": "forest", "trees": "10"})
+        ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"outputs": "hedge"})
