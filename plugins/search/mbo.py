@@ -38,8 +38,7 @@ from candle_core.status import TrialStatus
 
 SURROGATES = ("gp", "forest")
 OUTPUTS = ("evidence", "standardized", "hedge")  # candle_plugins.search.gp.Proposer's choices
-FOREST_OPTIONS = ("candidates", "trees", "lcb_lambda")
-GP_OPTIONS = ("outputs", "max_history")
+SURROGATE_OPTIONS = {"gp": ("outputs", "max_history"), "forest": ("candidates", "trees", "lcb_lambda")}
 
 
 def with_failures(trials, objective, known=()) -> tuple[list[dict], np.ndarray]:
@@ -80,8 +79,8 @@ class ModelBasedSearch(SearchAlgorithm):
         self.outputs = self.option("outputs", "evidence", str)
         if self.outputs not in OUTPUTS:
             raise CandleError(f"--option outputs={self.outputs}: expected one of {', '.join(OUTPUTS)}")
-        other = "forest" if self.surrogate == "gp" else "gp"
-        unused = [name for name in (FOREST_OPTIONS if other == "forest" else GP_OPTIONS) if name in self.options]
+        (other,) = set(SURROGATES) - {self.surrogate}
+        unused = [name for name in SURROGATE_OPTIONS[other] if name in self.options]
         if unused:
             warnings.warn(
                 f"--option {', '.join(unused)}: no effect with surrogate={self.surrogate} ({other} options)",
