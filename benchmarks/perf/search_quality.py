@@ -8,8 +8,9 @@ For every problem (benchmarks/testfn/problems.py), budget and batch size q (q pr
 before their values are told, as q workers would), the median over seeds of the simple regret
 (best value found − known minimum), its interquartile range, and the ratio of each algorithm's
 median to Optuna GPSampler's (< 1: better). Every run uses one thread. An algorithm that does
-not plan by the budget (all but HyperSpace, which splits it among subspaces) runs once, to the
-largest budget, and its regret at a smaller one is read from the same run.
+not plan by the budget (all but HyperSpace, which splits it among subspaces, and mbo, whose
+initial design grows with it) runs once, to the largest budget, and its regret at a smaller one
+is read from the same run.
 
 ``--timing``: seconds per suggestion of ``mbo`` with 100 and 1,000 finished trials (ten
 ask-evaluate-tell steps after that many random trials and one untimed step, whose
@@ -54,7 +55,7 @@ VARIANTS = {  # candle algorithms run with options: name -> (algorithm, --option
 }
 BASELINES = ("optuna-gp", "optuna-tpe", "skopt-gp")
 REFERENCE = "optuna-gp"
-BUDGET_AWARE = ("hyperspace",)
+BUDGET_AWARE = ("hyperspace", "mbo", *VARIANTS)
 
 
 def candle_run(name: str, task, budget: int, seed: int, q: int) -> tuple[list[float], float]:

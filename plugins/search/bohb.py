@@ -3,9 +3,10 @@ proposed by the Gaussian-process model of ``mbo`` instead of drawn at random.
 
 The model is fitted on the highest rung (epochs budget) that has at least D + 2 finished
 configurations, for D parameters: the most faithful budget with enough data (Falkner et al.
-2018). Configurations still running join as Kriging believers, so parallel workers do not start
-near-twins. A fraction ``random_fraction`` (default 1/3, as in BOHB) of new configurations stays
-random, which keeps the model honest where it has not looked. Options are those of ``hyperband``
+2018). New configurations are chosen by what they add to the expected improvement of those still
+running (``gp.BatchExpectedImprovement``), so parallel workers do not start near-twins. A
+fraction ``random_fraction`` (default 1/3, as in BOHB) of new configurations stays random, which
+keeps the model honest where it has not looked. Options are those of ``hyperband``
 (``min_epochs``, ``max_epochs``, ``eta``) plus ``random_fraction``.
 """
 

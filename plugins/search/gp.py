@@ -15,15 +15,20 @@ drawn from them in proportion to their EI, and the best tried point each start L
 continuous features (in length-scale units); integers and categories are then snapped and
 improved by trying their neighbours (each other category, each integer ±1), so the acquisition
 is always evaluated at the point that will be run. A batch (several proposals, or proposals
-while other trials run) is a Kriging believer: each chosen or pending point joins the data with
-the model's mean as its value, which removes the expected improvement around it, so W workers
-never get near-twin points.
+while other trials run) is chosen one point at a time by what each adds to the expected
+improvement of the points already chosen or running (the greedy step of qLogEI, as Optuna's
+GPSampler does for running trials): the expectation runs over joint draws of their outcomes, so a
+point next to a running one is worth little, but not nothing where that outcome is uncertain.
+Against a Kriging believer (each running point joins the data at the model's mean, which removes
+the improvement around it) this cut the median regret at q=4 up to 7x and sent fewer proposals
+to the corners of the space (docs/performance.md).
 
 With ``outputs="hedge"`` proposals take turns between two models: the one whose warp the
-evidence prefers, and one on plainly standardized outputs; every point chosen by either model is
-believed by both. On a steep valley (Rosenbrock) the evidence keeps the warp, and late in a
-search plain standardization finds lower values; the default stays with the evidence, because
-the hedge costs more on the other test problems than it gains there (docs/performance.md).
+evidence prefers, and one on plainly standardized outputs; every point chosen by either model
+counts as running for both. On a steep valley (Rosenbrock) the evidence keeps the warp, and late
+in a search plain standardization finds lower values; the default stays with the evidence,
+because the hedge costs more on the other test problems than it gains there
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -148,14 +153,13 @@ class GaussianProcessModel:
         self._condition(x, self.z)
 
     def _condition(self, x: np.ndarray, z: np.ndarray) -> None:
-        """Cache what predictions need: the data, K⁻¹z and the inverse Cholesky factor of K."""
-        from scipy.linalg import cho_solve, cholesky, solve_triangular
+        """Cache what predictions need: the data, the inverse Cholesky factor L⁻¹ of K and L⁻¹z."""
+        from scipy.linalg import cholesky, solve_triangular
 
         self.x, self.z = x, z
-        covariance = self._kernel(x, x) + (math.exp(self.theta[-1]) + 1e-10) * np.eye(len(x))
-        lower = cholesky(covariance, lower=True)
-        self._alpha = cho_solve((lower, True), z)
+        lower = cholesky(self._kernel(x, x) + self.noise() * np.eye(len(x)), lower=True)
         self._lower_inverse = solve_triangular(lower, np.eye(len(x)), lower=True)
+        self._white_z = self._lower_inverse @ z
 
     def _kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Amplitude × Matérn-5/2 with the fitted length scales (as scikit-learn's kernel_)."""
@@ -165,12 +169,31 @@ class GaussianProcessModel:
         d = math.sqrt(5) * cdist(a / scales, b / scales)
         return math.exp(self.theta[0]) * (1 + d + d**2 / 3) * np.exp(-d)
 
+    def noise(self) -> float:
+        """The fitted noise variance (in transformed units), with a jitter for stability."""
+        return math.exp(self.theta[-1]) + 1e-10
+
+    def whiten(self, x: np.ndarray) -> np.ndarray:
+        """L⁻¹k(data, x) for each row of ``x`` (K = LLᵀ): the mean is its product with L⁻¹z,
+        the variance the amplitude less its squared norm."""
+        return self._kernel(np.atleast_2d(x), self.x) @ self._lower_inverse.T
+
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the latent function (the fitted noise left out)."""
-        k = self._kernel(np.atleast_2d(x), self.x)
-        v = k @ self._lower_inverse.T
+        v = self.whiten(x)
         variance = math.exp(self.theta[0]) - np.einsum("ij,ij->i", v, v)
-        return k @ self._alpha, np.sqrt(np.maximum(variance, 1e-18))
+        return v @ self._white_z, np.sqrt(np.maximum(variance, 1e-18))
+
+    def moved(self, shifts: np.ndarray) -> np.ndarray:
+        """L⁻¹z with the last m values of z moved by each row of ``shifts`` (s, m), as columns
+        (n, s): ``whiten(x)`` times column j is the mean had those values been so."""
+        return self._white_z[:, None] + self._lower_inverse[:, -shifts.shape[1] :] @ shifts.T
+
+    def joint(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of noisy observations at the rows of ``x`` (m, D), jointly."""
+        v = self.whiten(x)
+        covariance = self._kernel(x, x) - v @ v.T + self.noise() * np.eye(len(x))
+        return v @ self._white_z, (covariance + covariance.T) / 2
 
     def believe(self, x: np.ndarray) -> GaussianProcessModel:
         """This model with ``x`` (m, D) added at its predicted means, hyperparameters kept."""
@@ -188,6 +211,53 @@ class GaussianProcessModel:
         """The best posterior mean at a point of the data (noise-robust best value)."""
         mean, _ = self.predict(self.x)
         return float(mean.min())
+
+
+class ExpectedImprovement:
+    """LogEI of ``model`` at points: the log of the expected improvement over its incumbent."""
+
+    def __init__(self, model: GaussianProcessModel) -> None:
+        self.model, self.best = model, model.incumbent()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        mean, std = self.model.predict(x)
+        return np.log(std) + log_h((self.best - mean) / std)
+
+
+class BatchExpectedImprovement:
+    """What a point adds to the expected improvement of the points already running (``pending``):
+    log E[max(0, min(best, f(pending)) − f(x))], the sequential-greedy step of qEI (qLogEI).
+
+    The expectation runs over ``samples`` quasi-random joint draws of the pending outcomes; in
+    each, f(x) is Gaussian given the data and those outcomes, so its part is exact (LogEI over
+    that draw's threshold): smooth in x, unlike a Monte Carlo draw of f(x) too. A point near a
+    pending one earns little (their outcomes move together), but not nothing where that outcome
+    is uncertain, so a batch can probe one promising basin from several sides."""
+
+    def __init__(
+        self, model: GaussianProcessModel, pending: np.ndarray, rng: np.random.Generator, samples: int = 128
+    ) -> None:
+        from scipy.stats import norm, qmc
+
+        mean, covariance = model.joint(pending)
+        values, vectors = np.linalg.eigh(covariance)
+        root = vectors * np.sqrt(np.maximum(values, 0.0))
+        uniform = qmc.Sobol(len(pending), scramble=True, seed=rng).random(samples)
+        draws = mean + norm.ppf(np.clip(uniform, 1e-9, 1 - 1e-9)) @ root.T  # (samples, pending)
+        self.thresholds = np.minimum(model.incumbent(), draws.min(axis=1))
+        self.model = model.believe(pending)
+        self.shifted = self.model.moved(draws - mean)  # the mean at x in draw s: whiten(x) @ shifted[:, s]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        from scipy.special import logsumexp
+
+        v = self.model.whiten(x)
+        std = np.sqrt(np.maximum(math.exp(self.model.theta[0]) - np.einsum("ij,ij->i", v, v), 1e-18))
+        z = (self.thresholds[None, :] - v @ self.shifted) / std[:, None]
+        return np.log(std) + logsumexp(log_h(z), axis=1) - math.log(len(self.thresholds))
+
+
+Acquisition = ExpectedImprovement | BatchExpectedImprovement
 
 
 class Proposer:
@@ -246,30 +316,29 @@ class Proposer:
         else:
             turns = [self.outputs == self.PLAIN] * n
         models = {plain: self._fit(x, y, plain) for plain in sorted(set(turns))}
-        taken = np.vstack([x] + ([pending] if pending is not None and len(pending) else []))
-        if pending is not None and len(pending):
-            models = {plain: model.believe(pending) for plain, model in models.items()}
+        running = pending if pending is not None and len(pending) else np.empty((0, x.shape[1]))
         chosen: list[np.ndarray] = []
-        for k, plain in enumerate(turns):
-            point = self._maximize(models[plain], taken)
+        for plain in turns:
+            model = models[plain]
+            acquisition = self._acquisition(model, running)
+            point = self._maximize(acquisition, np.vstack([x, running]))
             chosen.append(point)
-            self.warps.append(models[plain].warp)
-            taken = np.vstack([taken, point])
-            if k + 1 < n:
-                models = {kind: model.believe(point[None, :]) for kind, model in models.items()}
+            self.warps.append(model.warp)
+            running = np.vstack([running, point])
         return chosen
 
-    def _log_ei(self, model: GaussianProcessModel, best: float, x: np.ndarray) -> np.ndarray:
-        mean, std = model.predict(x)
-        return np.log(std) + log_h((best - mean) / std)
+    def _acquisition(self, model: GaussianProcessModel, running: np.ndarray) -> Acquisition:
+        if not len(running):
+            return ExpectedImprovement(model)
+        return BatchExpectedImprovement(model, running, self.rng)
 
-    def _maximize(self, model: GaussianProcessModel, taken: np.ndarray) -> np.ndarray:
-        encoding, best = self.encoding, model.incumbent()
+    def _maximize(self, acquisition: Acquisition, taken: np.ndarray) -> np.ndarray:
+        encoding, model = self.encoding, acquisition.model
         top = model.x[np.argsort(model.z)[:5]]
         local = top[self.rng.integers(len(top), size=self.raw_samples // 8)]
         local = encoding.project(local + self.rng.normal(0, 0.05, local.shape))
         raw = np.vstack([encoding.sample(self.raw_samples, self.rng), local])
-        scores = self._log_ei(model, best, raw)
+        scores = acquisition(raw)
         first = int(np.argmax(scores))
         weights = np.exp(scores - scores[first])  # roulette: starts drawn in proportion to EI
         weights[first] = 0.0
@@ -278,21 +347,26 @@ class Proposer:
         if count > 0:
             chosen += list(self.rng.choice(len(raw), size=count, replace=False, p=weights / weights.sum()))
         starts = np.vstack([raw[chosen], model.x[np.argmin(model.z)][None, :]])
-        starts = self._ascend(model, best, starts)
+        starts = self._ascend(model, acquisition, starts)
         starts = encoding.project(starts)
         for _ in range(3):  # discrete neighbours: categories, integers ±1
-            starts = self._improve_discrete(model, best, starts)
-        scores = self._log_ei(model, best, starts)
+            starts = self._improve_discrete(acquisition, starts)
+        scores = acquisition(starts)
         for index in np.argsort(-scores):
             if not _near(starts[index], taken):
                 return starts[index]
         fresh = encoding.sample(64, self.rng)
         fresh = fresh[[not _near(f, taken) for f in fresh]]
         if len(fresh):
-            return fresh[int(np.argmax(self._log_ei(model, best, fresh)))]
+            return fresh[int(np.argmax(acquisition(fresh)))]
         return starts[int(np.argmax(scores))]
 
-    def _ascend(self, model: GaussianProcessModel, best: float, starts: np.ndarray) -> np.ndarray:
+    def _ascend(
+        self,
+        model: GaussianProcessModel,
+        acquisition: Acquisition,
+        starts: np.ndarray,
+    ) -> np.ndarray:
         """L-BFGS-B on the continuous features from each start on its own (a start keeps its
         place unless the ascent improved it), in units of the kernel's length scales so that
         every direction is equally curved, with forward-difference gradients from one batched
@@ -310,7 +384,7 @@ class Proposer:
                 points = np.repeat(start[None, :], len(columns) + 1, axis=0)
                 points[:, columns] = scaled * scales
                 points[1:, columns] += step * np.eye(len(columns)) * scales
-                scores = -self._log_ei(model, best, points)
+                scores = -acquisition(points)
                 return float(scores[0]), (scores[1:] - scores[0]) / step
 
             x0 = start[columns] / scales
@@ -329,16 +403,16 @@ class Proposer:
                 moved[i, columns] = result.x * scales
         return moved
 
-    def _improve_discrete(self, model: GaussianProcessModel, best: float, points: np.ndarray) -> np.ndarray:
+    def _improve_discrete(self, acquisition: Acquisition, points: np.ndarray) -> np.ndarray:
         if not self.encoding.discrete:
             return points
         improved = points.copy()
-        current = self._log_ei(model, best, points)
+        current = acquisition(points)
         for i, point in enumerate(points):
             neighbours = self.encoding.neighbours(point)
             if not len(neighbours):
                 continue
-            scores = self._log_ei(model, best, neighbours)
+            scores = acquisition(neighbours)
             if scores.max() > current[i]:
                 improved[i] = neighbours[int(np.argmax(scores))]
         return improved

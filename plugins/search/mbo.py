@@ -1,12 +1,13 @@
 """Model-based optimization: a Gaussian-process surrogate (default) or CANDLE mlrMBO's random
 forest, proposing several points per round.
 
-After an initial Latin-hypercube design (``initial_design``, default max(D + 1, workers, 5)
-points for D parameters), each round fits the surrogate to every finished trial:
+After an initial Latin-hypercube design (``initial_design``, default max(D + 1, workers, 5,
+min(2D, budget/5)) points for D parameters: twice the dimension where the budget allows, as Ax
+chooses), each round fits the surrogate to every finished trial:
 
 * ``surrogate=gp`` (default): see ``candle_plugins.search.gp`` (Matérn-5/2 ARD GP, warped
-  outputs, multi-start LogEI, integers and categories snapped inside the acquisition, a Kriging
-  believer for batches and running trials). Above ``max_history`` trials (default 300) the GP
+  outputs, multi-start LogEI, integers and categories snapped inside the acquisition, qLogEI's
+  greedy step for batches and running trials). Above ``max_history`` trials (default 300) the GP
   sees the best half of that many and an even spread of the rest, which bounds its cost.
   ``outputs``: ``evidence`` (default: standardized or Yeo-Johnson warped, whichever the
   marginal likelihood prefers), ``standardized``, or ``hedge`` (the two take turns).
@@ -70,7 +71,8 @@ class ModelBasedSearch(SearchAlgorithm):
         self.surrogate = self.option("surrogate", "gp", str)
         if self.surrogate not in SURROGATES:
             raise CandleError(f"--option surrogate={self.surrogate}: expected one of {', '.join(SURROGATES)}")
-        default_design = max(len(self.space) + 1, self.workers, 5)
+        dimensions = len(self.space)
+        default_design = max(dimensions + 1, self.workers, 5, min(2 * dimensions, self.budget // 5))
         self.initial_design = self.option("initial_design", default_design, int, "[1, inf)")
         self.n_candidates = self.option("candidates", 2000, int, "[1, inf)")
         self.trees = self.option("trees", 100, int, "[1, inf)")

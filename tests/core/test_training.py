@@ -13,6 +13,8 @@ import pytest
 import torch
 from helpers import SMALL_NT3, check_timeout_decision, run
 
+from candle_core.cores import THREAD_VARIABLES
+
 CKPT = ["--ckpt_save_interval", "1", "--ckpt_restart_mode", "auto"]
 
 
@@ -22,10 +24,14 @@ def run_dir(candle_dirs, experiment):
 
 def kill_after_checkpoint(argv, folder: Path, epoch: int) -> int:
     """Start `candle run` and SIGKILL it as soon as a checkpoint of ``epoch`` (or later) exists."""
+    # as many threads as this process trains with (an earlier in-process search may have set
+    # OMP_NUM_THREADS for its workers): another count sums in another order, other weights
+    threads = {name: str(torch.get_num_threads()) for name in THREAD_VARIABLES}
     proc = subprocess.Popen(
         [sys.executable, "-m", "candle_core.cli", "run", "nt3", *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **threads},
     )
     deadline, latest = time.time() + 240, folder / "ckpts" / "latest.json"
     while not (latest.exists() and json.loads(latest.read_text())["epoch"] >= epoch):

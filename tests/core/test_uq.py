@@ -36,7 +36,8 @@ def test_dropout_is_active_in_monte_carlo_samples_only(backend_name):
 
     backend, model, dataset = _model(backend_name, ["--dropout", "0"])
     still = monte_carlo(backend, model, dataset.x_val, 5, 32)
-    assert np.ptp(still, axis=0).max() == 0 and report(dataset.y_val, still)["mean_std"] < 1e-6  # std 0 (rounding)
+    # no dropout, no spread: equal up to float rounding (some CPUs' kernels sum in varying order)
+    assert np.ptp(still, axis=0).max() < 1e-6 and report(dataset.y_val, still)["mean_std"] < 1e-6
 
 
 def test_report_figures_on_a_made_up_case():

@@ -6,7 +6,13 @@ import numpy as np
 from scipy.stats import norm, spearmanr
 
 from candle_core.search.space import Parameter, SearchSpace
-from candle_plugins.search.gp import GaussianProcessModel, Proposer, log_h
+from candle_plugins.search.gp import (
+    BatchExpectedImprovement,
+    ExpectedImprovement,
+    GaussianProcessModel,
+    Proposer,
+    log_h,
+)
 
 
 def test_log_h_matches_the_closed_form_and_stays_finite_far_in_the_tail():
@@ -40,6 +46,25 @@ def test_heavy_tailed_losses_are_warped_and_noise_is_fitted():
     noisy = np.sin(3 * x[:, 0]) + rng.normal(0, 0.3, 30)
     noise = math.exp(GaussianProcessModel(x, noisy, seed=0).theta[-1])
     assert noise > 0.05  # a noise variance of the standardized data, not an interpolating fit
+
+
+def test_batch_improvement_is_the_expectation_over_joint_outcomes_of_running_points():
+    rng = np.random.default_rng(2)
+    x = rng.random((15, 2))
+    model = GaussianProcessModel(x, np.sin(5 * x[:, 0]) * np.cos(3 * x[:, 1]), seed=0)
+    running = np.array([[1.0, 0.0], [0.5, 0.5]])  # the corner of the largest EI, a known middle
+    candidates = np.array([[0.98, 0.02], [0.1, 1.0], [0.9, 0.15]])
+    value = np.exp(BatchExpectedImprovement(model, running, np.random.default_rng(3), samples=4096)(candidates))
+    # brute force: E[max(0, min(incumbent, f(running)) − f(x))] − E[max(0, incumbent − f(running))]
+    mean, covariance = model.joint(np.vstack([running, candidates]))
+    draws = np.random.default_rng(4).multivariate_normal(mean, covariance, size=400_000)
+    best, floor = model.incumbent(), draws[:, :2].min(axis=1)
+    before = np.maximum(0, best - floor).mean()
+    after = [np.maximum(0, best - np.minimum(floor, draws[:, 2 + i])).mean() - before for i in range(3)]
+    assert np.allclose(value, after, rtol=0.05, atol=1e-5)
+    alone = np.exp(ExpectedImprovement(model)(candidates))
+    assert value[0] < 0.2 * alone[0]  # next to a running point: little is left to gain
+    assert value[1] > 0.5 * alone[1]  # far from both: most of it
 
 
 def test_a_batch_has_no_near_twins_and_respects_the_space():
@@ -76,7 +101,7 @@ def test_output_choices_fit_the_warp_they_name_and_hedge_takes_turns():
         used[outputs] = proposer.warps
         for i, point in enumerate(batch):
             others = np.vstack([tried, np.delete(batch, i, axis=0)])
-            assert np.min(np.max(np.abs(others - point), axis=1)) > 1e-3  # both models believe every point
+            assert np.min(np.max(np.abs(others - point), axis=1)) > 1e-3  # both models see every point
     assert used["evidence"] == ["yeo-johnson"] * 4
     assert used["standardized"] == ["standardized"] * 4
     assert used["hedge"] == ["yeo-johnson", "standardized", "yeo-johnson", "standardized"]

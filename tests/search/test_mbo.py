@@ -29,6 +29,17 @@ def test_failed_trials_steer_the_search_away_and_it_goes_on():
     assert sum(p["x1"] >= 0 for p in model_points) >= 20
 
 
+@pytest.mark.parametrize(
+    ("budget", "workers", "design"),
+    [(100, 1, 12), (40, 1, 8), (20, 1, 7), (100, 16, 16)],  # 2D; a fifth of the budget; D + 1; workers
+)
+def test_initial_design_grows_with_the_dimension_where_the_budget_allows(budget, workers, design):
+    task = problem("hartmann6")
+    search = ModelBasedSearch(task.space, Objective(), 0, budget, workers, {})
+    assert search.initial_design == design == len(search.design)
+    assert ModelBasedSearch(task.space, Objective(), 0, budget, workers, {"initial_design": 3}).initial_design == 3
+
+
 def test_running_trials_are_not_proposed_again():
     task = problem("mixed")
     search = ModelBasedSearch(task.space, Objective(), 1, 30, 4, {"initial_design": 6})
