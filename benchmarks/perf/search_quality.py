@@ -47,12 +47,12 @@ from candle_core.plugin_manager import get_plugin_manager  # noqa: E402
 from candle_core.search.store import DATABASE, ResultsStore  # noqa: E402
 from candle_core.search.trial import Proposal, Trial  # noqa: E402
 
-CANDLE = ("mbo", "mbo-forest", "mbo-standardized", "mbo-hedge", "random", "ga", "hyperspace")
 VARIANTS = {  # candle algorithms run with options: name -> (algorithm, --option settings)
     "mbo-forest": ("mbo", {"surrogate": "forest"}),
     "mbo-standardized": ("mbo", {"outputs": "standardized"}),
     "mbo-hedge": ("mbo", {"outputs": "hedge"}),
 }
+CANDLE = ("mbo", *VARIANTS, "random", "ga", "hyperspace")
 BASELINES = ("optuna-gp", "optuna-tpe", "skopt-gp")
 REFERENCE = "optuna-gp"
 BUDGET_AWARE = ("hyperspace", "mbo", *VARIANTS)

@@ -38,7 +38,7 @@ import warnings
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import erfcx, log_ndtr
+from scipy.special import erfcx, log_ndtr, logsumexp
 
 from candle_plugins.search.encoding import SpaceEncoding
 
@@ -178,11 +178,14 @@ class GaussianProcessModel:
         the variance the amplitude less its squared norm."""
         return self._kernel(np.atleast_2d(x), self.x) @ self._lower_inverse.T
 
+    def std(self, v: np.ndarray) -> np.ndarray:
+        """Standard deviation of the latent function at the points whose ``whiten`` is ``v``."""
+        return np.sqrt(np.maximum(math.exp(self.theta[0]) - np.einsum("ij,ij->i", v, v), 1e-18))
+
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation of the latent function (the fitted noise left out)."""
         v = self.whiten(x)
-        variance = math.exp(self.theta[0]) - np.einsum("ij,ij->i", v, v)
-        return v @ self._white_z, np.sqrt(np.maximum(variance, 1e-18))
+        return v @ self._white_z, self.std(v)
 
     def moved(self, shifts: np.ndarray) -> np.ndarray:
         """L⁻¹z with the last m values of z moved by each row of ``shifts`` (s, m), as columns
@@ -249,10 +252,8 @@ class BatchExpectedImprovement:
         self.shifted = self.model.moved(draws - mean)  # the mean at x in draw s: whiten(x) @ shifted[:, s]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        from scipy.special import logsumexp
-
         v = self.model.whiten(x)
-        std = np.sqrt(np.maximum(math.exp(self.model.theta[0]) - np.einsum("ij,ij->i", v, v), 1e-18))
+        std = self.model.std(v)
         z = (self.thresholds[None, :] - v @ self.shifted) / std[:, None]
         return np.log(std) + logsumexp(log_h(z), axis=1) - math.log(len(self.thresholds))
 
