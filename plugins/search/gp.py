@@ -10,18 +10,25 @@ that explains them better (the larger marginal likelihood, Jacobian included), w
 tails such as Rosenbrock's five decades.
 
 Proposals maximize log expected improvement (LogEI, Ament et al. 2023) over the best posterior
-mean at a tried point. The maximization is multi-start: the best of 2,048 random points, others
-drawn from them in proportion to their EI, and the best tried point each start L-BFGS-B on the
-continuous features (in length-scale units); integers and categories are then snapped and
-improved by trying their neighbours (each other category, each integer ±1), so the acquisition
-is always evaluated at the point that will be run. A batch (several proposals, or proposals
-while other trials run) is chosen one point at a time by what each adds to the expected
-improvement of the points already chosen or running (the greedy step of qLogEI, as Optuna's
-GPSampler does for running trials): the expectation runs over joint draws of their outcomes, so a
-point next to a running one is worth little, but not nothing where that outcome is uncertain.
-Against a Kriging believer (each running point joins the data at the model's mean, which removes
-the improvement around it) this cut the median regret at q=4 up to 7x and sent fewer proposals
-to the corners of the space (docs/performance.md).
+mean at a tried point, averaged over the fitted model and three more whose length scales are
+drawn around the fitted ones (``GaussianProcessModel.length_scale_samples``): a point-estimate
+of the length scales can decide that an input barely matters and then predict, confidently,
+nothing good where it has not looked (on hartmann6 at budget 100, 5 of 10 seeds stayed in a
+local minimum); the average keeps some improvement there (docs/performance.md). The samples come
+from a Laplace approximation of the length scales' posterior (the Fisher information of the
+marginal likelihood plus the prior's curvature). The maximization is multi-start: the best of
+2,048 random points, others drawn from them in proportion to their EI, and the best tried point
+each start L-BFGS-B on the continuous features (in length-scale units, climbing the fitted
+model's LogEI, a quarter of the cost; a start moves only where the average improves); integers
+and categories are then snapped and improved by trying their neighbours (each other category,
+each integer ±1), so the acquisition is always evaluated at the point that will be run. A batch
+(several proposals, or proposals while other trials run) is chosen one point at a time by what
+each adds to the expected improvement of the points already chosen or running (the greedy step
+of qLogEI, as Optuna's GPSampler does for running trials): the expectation runs over joint draws
+of their outcomes, so a point next to a running one is worth little, but not nothing where that
+outcome is uncertain. Against a Kriging believer (each running point joins the data at the
+model's mean, which removes the improvement around it) this cut the median regret at q=4 up to
+7x and sent fewer proposals to the corners of the space (docs/performance.md).
 
 With ``outputs="hedge"`` proposals take turns between two models: the one whose warp the
 evidence prefers, and one on plainly standardized outputs; every point chosen by either model
@@ -43,6 +50,8 @@ from scipy.special import erfcx, log_ndtr, logsumexp
 from candle_plugins.search.encoding import SpaceEncoding
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+NOISE_FLOOR = 1e-6  # of the standardized variance, as Optuna's
+LENGTH_SCALE_BOUNDS = (1e-2, 2e1)  # on the unit cube
 
 
 def log_h(z: np.ndarray) -> np.ndarray:
@@ -74,6 +83,32 @@ def log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
     value += 0.1 * noise - 30 * math.exp(noise)
     gradient[-1] = 0.1 - 30 * math.exp(noise)
     return value, gradient
+
+
+def length_scale_prior_curvature(log_scales: np.ndarray) -> np.ndarray:
+    """−d²/ds² of ``log_prior`` at each log length scale s: the prior's share of the posterior's
+    precision."""
+    return 0.4 * np.exp(2 * log_scales) + 0.4 * np.exp(-2 * log_scales)
+
+
+def _sklearn_kernel(dimensions: int):
+    """Amplitude × Matérn-5/2 (one length scale per feature) + white noise with a floor, in
+    scikit-learn's kernel algebra, at its starting hyperparameters."""
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    return ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
+        length_scale=np.full(dimensions, 0.5), length_scale_bounds=LENGTH_SCALE_BOUNDS, nu=2.5
+    ) + WhiteKernel(1e-3, (NOISE_FLOOR, 1.0))
+
+
+def _fit_hyperparameters(objective, theta: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, float]:
+    """scikit-learn's hyperparameter optimizer, L-BFGS-B, stopped at a relative change of 1e-6
+    or a projected gradient of 1e-3 (its defaults, 2e-9 and 1e-5, took a sixth of a proposal's
+    time for digits no proposal depends on)."""
+    result = minimize(
+        objective, theta, jac=True, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-6, "gtol": 1e-3}
+    )
+    return result.x, float(result.fun)
 
 
 def _map_regressor():
@@ -118,8 +153,6 @@ class GaussianProcessModel:
     earlier fit, where its fit starts (else from a default: unit amplitude, length scales 0.5,
     noise 1e-3)."""
 
-    NOISE_FLOOR = 1e-6  # of the standardized variance, as Optuna's
-
     def __init__(
         self,
         x: np.ndarray,
@@ -128,11 +161,7 @@ class GaussianProcessModel:
         previous: dict[str, np.ndarray] | None = None,
         only: str | None = None,
     ) -> None:
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
-        kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
-            length_scale=np.full(x.shape[1], 0.5), length_scale_bounds=(1e-2, 2e1), nu=2.5
-        ) + WhiteKernel(1e-3, (self.NOISE_FLOOR, 1.0))
+        kernel = _sklearn_kernel(x.shape[1])
         regressor, previous = _map_regressor(), previous or {}
         best, best_evidence = None, -math.inf
         self.fits: dict[str, np.ndarray] = dict(previous)
@@ -141,7 +170,9 @@ class GaussianProcessModel:
             warps = [warp for warp in warps if warp[0] == only]
         for name, z, log_jacobian in warps:
             start = previous.get(name, kernel.theta)
-            gp = regressor(kernel.clone_with_theta(start), normalize_y=False, random_state=seed)
+            gp = regressor(
+                kernel.clone_with_theta(start), optimizer=_fit_hyperparameters, normalize_y=False, random_state=seed
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # bound-hitting and convergence notes of L-BFGS-B
                 gp.fit(x, z)
@@ -201,10 +232,39 @@ class GaussianProcessModel:
     def believe(self, x: np.ndarray) -> GaussianProcessModel:
         """This model with ``x`` (m, D) added at its predicted means, hyperparameters kept."""
         mean, _ = self.predict(x)
+        return self._conditioned(self.theta, np.vstack([self.x, x]), np.concatenate([self.z, mean]))
+
+    def _conditioned(self, theta: np.ndarray, x: np.ndarray, z: np.ndarray) -> GaussianProcessModel:
+        """A model with this warp and hyperparameters ``theta`` on data ``x``, ``z`` (no fit)."""
         clone = object.__new__(GaussianProcessModel)
-        clone.warp, clone.theta = self.warp, self.theta
-        clone._condition(np.vstack([self.x, x]), np.concatenate([self.z, mean]))
+        clone.warp, clone.theta = self.warp, theta
+        clone._condition(x, z)
         return clone
+
+    def length_scale_samples(self, count: int, rng: np.random.Generator) -> list[GaussianProcessModel]:
+        """This model and ``count`` − 1 others on the same data whose log length scales are drawn
+        around the fitted ones: from a Laplace approximation of their posterior (precision: the
+        marginal likelihood's Fisher information ½ tr(K⁻¹∂ᵢK K⁻¹∂ⱼK) plus the prior's
+        curvature; amplitude and noise held at the fit), each direction's standard deviation
+        capped at 1 (a factor e on the length scales)."""
+        if count <= 1:
+            return [self]
+        dimensions = self.x.shape[1]
+        _, gradient = _sklearn_kernel(dimensions).clone_with_theta(self.theta)(self.x, eval_gradient=True)
+        whitened = np.stack(
+            [(self._lower_inverse @ gradient[:, :, 1 + i] @ self._lower_inverse.T).ravel() for i in range(dimensions)]
+        )
+        scales = self.theta[1:-1]
+        precision = 0.5 * whitened @ whitened.T + np.diag(length_scale_prior_curvature(scales))
+        values, vectors = np.linalg.eigh(precision)
+        root = vectors / np.sqrt(np.maximum(values, 1.0))
+        low, high = np.log(LENGTH_SCALE_BOUNDS)
+        models = [self]
+        for _ in range(count - 1):
+            theta = self.theta.copy()
+            theta[1:-1] = np.clip(scales + root @ rng.standard_normal(dimensions), low, high)
+            models.append(self._conditioned(theta, self.x, self.z))
+        return models
 
     def length_scales(self) -> np.ndarray:
         """The fitted length scale of each feature."""
@@ -258,7 +318,24 @@ class BatchExpectedImprovement:
         return np.log(std) + logsumexp(log_h(z), axis=1) - math.log(len(self.thresholds))
 
 
-Acquisition = ExpectedImprovement | BatchExpectedImprovement
+class AveragedImprovement:
+    """The log of the mean of several acquisitions' improvements (``parts``, each LogEI or its
+    batch step on a model with other length scales, the fitted model's first)."""
+
+    def __init__(self, parts: list[ExpectedImprovement] | list[BatchExpectedImprovement]) -> None:
+        self.parts, self.model = parts, parts[0].model
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        logs = np.stack([part(x) for part in self.parts])
+        return logsumexp(logs, axis=0) - math.log(len(self.parts))
+
+
+Acquisition = ExpectedImprovement | BatchExpectedImprovement | AveragedImprovement
+
+
+def fitted_part(acquisition: Acquisition) -> ExpectedImprovement | BatchExpectedImprovement:
+    """The part of ``acquisition`` that uses the fitted model's own length scales."""
+    return acquisition.parts[0] if isinstance(acquisition, AveragedImprovement) else acquisition
 
 
 class Proposer:
@@ -266,7 +343,8 @@ class Proposer:
     (the output warp the evidence prefers), "standardized" (never a warp) or "hedge"
     (even-numbered proposals as "evidence", odd-numbered ones as "standardized"). The
     evidence's warp is chosen by fitting both every ``reselect_every`` proposals; in between
-    only the chosen warp is refitted (half the fitting time, most of a proposal's cost)."""
+    only the chosen warp is refitted (half the fitting time, most of a proposal's cost).
+    ``length_scale_samples``: models the acquisition averages over (1: the fitted one only)."""
 
     PLAIN = "standardized"
 
@@ -278,8 +356,9 @@ class Proposer:
         starts: int = 10,
         reselect_every: int = 10,
         outputs: str = "evidence",
+        length_scale_samples: int = 4,
     ) -> None:
-        self.outputs = outputs
+        self.outputs, self.length_scale_samples = outputs, length_scale_samples
         self.encoding = SpaceEncoding(space)
         self.rng = rng
         self.raw_samples, self.starts = raw_samples, starts
@@ -329,9 +408,13 @@ class Proposer:
         return chosen
 
     def _acquisition(self, model: GaussianProcessModel, running: np.ndarray) -> Acquisition:
+        models = model.length_scale_samples(self.length_scale_samples, self.rng)
         if not len(running):
-            return ExpectedImprovement(model)
-        return BatchExpectedImprovement(model, running, self.rng)
+            parts = [ExpectedImprovement(m) for m in models]
+        else:  # 128 joint draws of the running outcomes in all, at least 16 a model
+            draws = max(16, 128 // len(models))
+            parts = [BatchExpectedImprovement(m, running, self.rng, samples=draws) for m in models]
+        return AveragedImprovement(parts) if len(parts) > 1 else parts[0]
 
     def _maximize(self, acquisition: Acquisition, taken: np.ndarray) -> np.ndarray:
         encoding, model = self.encoding, acquisition.model
@@ -348,7 +431,8 @@ class Proposer:
         if count > 0:
             chosen += list(self.rng.choice(len(raw), size=count, replace=False, p=weights / weights.sum()))
         starts = np.vstack([raw[chosen], model.x[np.argmin(model.z)][None, :]])
-        starts = self._ascend(model, acquisition, starts)
+        ascended = self._ascend(model, fitted_part(acquisition), starts)
+        starts = np.where((acquisition(ascended) >= acquisition(starts))[:, None], ascended, starts)
         starts = encoding.project(starts)
         for _ in range(3):  # discrete neighbours: categories, integers ±1
             starts = self._improve_discrete(acquisition, starts)
@@ -365,7 +449,7 @@ class Proposer:
     def _ascend(
         self,
         model: GaussianProcessModel,
-        acquisition: Acquisition,
+        acquisition: ExpectedImprovement | BatchExpectedImprovement,
         starts: np.ndarray,
     ) -> np.ndarray:
         """L-BFGS-B on the continuous features from each start on its own (a start keeps its

@@ -11,6 +11,9 @@ chooses), each round fits the surrogate to every finished trial:
   sees the best half of that many and an even spread of the rest, which bounds its cost.
   ``outputs``: ``evidence`` (default: standardized or Yeo-Johnson warped, whichever the
   marginal likelihood prefers), ``standardized``, or ``hedge`` (the two take turns).
+  ``length_scale_samples`` (default 4): the acquisition is averaged over the fitted model and
+  the others of that many whose length scales are drawn from their posterior (1: the fitted one
+  only, as Optuna's GPSampler).
 * ``surrogate=forest``: a scikit-learn random forest (``trees``) scored on ``candidates`` random
   points and perturbations of the best ones by mean − λ·std, one λ per proposal drawn from an
   exponential of mean ``lcb_lambda`` (qLCB). For huge or mostly categorical spaces.
@@ -39,7 +42,10 @@ from candle_core.status import TrialStatus
 
 SURROGATES = ("gp", "forest")
 OUTPUTS = ("evidence", "standardized", "hedge")  # candle_plugins.search.gp.Proposer's choices
-SURROGATE_OPTIONS = {"gp": ("outputs", "max_history"), "forest": ("candidates", "trees", "lcb_lambda")}
+SURROGATE_OPTIONS = {
+    "gp": ("outputs", "max_history", "length_scale_samples"),
+    "forest": ("candidates", "trees", "lcb_lambda"),
+}
 
 
 def with_failures(trials, objective, known=()) -> tuple[list[dict], np.ndarray]:
@@ -78,6 +84,7 @@ class ModelBasedSearch(SearchAlgorithm):
         self.trees = self.option("trees", 100, int, "[1, inf)")
         self.lcb_lambda = self.option("lcb_lambda", 1.0, float, "[0, inf)")
         self.max_history = self.option("max_history", 300, int, "[10, inf)")
+        self.length_scale_samples = self.option("length_scale_samples", 4, int, "[1, inf)")
         self.outputs = self.option("outputs", "evidence", str)
         if self.outputs not in OUTPUTS:
             raise CandleError(f"--option outputs={self.outputs}: expected one of {', '.join(OUTPUTS)}")
@@ -158,7 +165,9 @@ class ModelBasedSearch(SearchAlgorithm):
         from candle_plugins.search.gp import Proposer
 
         if self._proposer is None:
-            self._proposer = Proposer(self.space, self.rng, outputs=self.outputs)
+            self._proposer = Proposer(
+                self.space, self.rng, outputs=self.outputs, length_scale_samples=self.length_scale_samples
+            )
         encoding = self._proposer.encoding
         history, losses = self._subsample(history, losses)
         x = np.array([encoding.encode(p) for p in history])

@@ -4,9 +4,11 @@ import math
 
 import numpy as np
 from scipy.stats import norm, spearmanr
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
 from candle_core.search.space import Parameter, SearchSpace
 from candle_plugins.search.gp import (
+    AveragedImprovement,
     BatchExpectedImprovement,
     ExpectedImprovement,
     GaussianProcessModel,
@@ -65,6 +67,43 @@ def test_batch_improvement_is_the_expectation_over_joint_outcomes_of_running_poi
     alone = np.exp(ExpectedImprovement(model)(candidates))
     assert value[0] < 0.2 * alone[0]  # next to a running point: little is left to gain
     assert value[1] > 0.5 * alone[1]  # far from both: most of it
+
+
+def test_length_scale_samples_follow_the_laplace_approximation_of_their_posterior():
+    x = np.random.default_rng(5).random((40, 2))
+    model = GaussianProcessModel(x, np.sin(6 * x[:, 0]) + 0.3 * x[:, 1], seed=0)
+    samples = model.length_scale_samples(3000, np.random.default_rng(6))
+    assert samples[0] is model
+    assert all(np.array_equal(m.theta[[0, -1]], model.theta[[0, -1]]) for m in samples)  # amplitude, noise
+    drawn = np.log([m.length_scales() for m in samples[1:]])
+    # the posterior's precision, computed here by plain inversion: ½ tr(K⁻¹∂ᵢK K⁻¹∂ⱼK) + the prior's
+    kernel = (ConstantKernel() * Matern([1.0, 1.0], nu=2.5) + WhiteKernel()).clone_with_theta(model.theta)
+    covariance, gradient = kernel(x, eval_gradient=True)
+    solved = [np.linalg.solve(covariance, gradient[:, :, 1 + i]) for i in range(2)]
+    fitted = np.log(model.length_scales())
+    precision = 0.5 * np.array([[np.trace(a @ b) for b in solved] for a in solved])
+    precision += np.diag(0.4 * np.exp(2 * fitted) + 0.4 * np.exp(-2 * fitted))
+    assert np.linalg.eigvalsh(precision).min() > 1  # so no standard deviation is capped
+    expected = np.linalg.inv(precision)
+    assert np.allclose(drawn.mean(axis=0), fitted, atol=4 * np.sqrt(np.diag(expected) / 3000))
+    assert np.allclose(np.cov(drawn.T), expected, rtol=0.1, atol=0.05 * np.sqrt(np.outer(*[np.diag(expected)] * 2)))
+
+
+def test_averaged_improvement_is_the_mean_improvement_of_models_with_drawn_length_scales():
+    space = SearchSpace([Parameter(n, "float", lower=0.0, upper=1.0) for n in "xy"], source="test")
+    tried = np.random.default_rng(7).random((12, 2))
+    losses = (tried[:, 0] - 0.3) ** 2
+    plain = Proposer(space, np.random.default_rng(0), length_scale_samples=1)
+    assert isinstance(plain._acquisition(GaussianProcessModel(tried, losses, 0), tried[:0]), ExpectedImprovement)
+    averaged = Proposer(space, np.random.default_rng(0))
+    for running in (tried[:0], np.array([[0.3, 0.5]])):
+        acquisition = averaged._acquisition(GaussianProcessModel(tried, losses, 0), running)
+        assert isinstance(acquisition, AveragedImprovement) and len(acquisition.parts) == 4
+        scales = np.array([part.model.length_scales() for part in acquisition.parts])
+        assert len({tuple(row) for row in scales}) == 4
+        points = np.random.default_rng(8).random((50, 2))
+        mean = np.mean([np.exp(part(points)) for part in acquisition.parts], axis=0)
+        assert np.allclose(np.exp(acquisition(points)), mean, rtol=1e-9)
 
 
 def test_a_batch_has_no_near_twins_and_respects_the_space():

@@ -85,6 +85,10 @@ def test_options_are_checked_and_options_of_the_other_surrogate_warn():
         ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"trees": "10"})
     with pytest.raises(CandleError, match="outputs=log: expected one of evidence, standardized, hedge"):
         ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"outputs": "log"})
+    with pytest.raises(CandleError, match="length_scale_samples"):
+        ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"length_scale_samples": "0"})
+    with pytest.warns(UserWarning, match="length_scale_samples: no effect with surrogate=forest"):
+        ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"surrogate": "forest", "length_scale_samples": "2"})
     with pytest.warns(UserWarning, match="outputs: no effect with surrogate=forest"):
         ModelBasedSearch(task.space, Objective(), 0, 20, 1, {"surrogate": "forest", "outputs": "hedge"})
     with warnings.catch_warnings():
