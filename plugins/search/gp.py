@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import cached_property
 
 import numpy as np
 from scipy.optimize import minimize
@@ -241,28 +242,34 @@ class GaussianProcessModel:
         clone._condition(x, z)
         return clone
 
-    def length_scale_samples(self, count: int, rng: np.random.Generator) -> list[GaussianProcessModel]:
-        """This model and ``count`` − 1 others on the same data whose log length scales are drawn
-        around the fitted ones: from a Laplace approximation of their posterior (precision: the
-        marginal likelihood's Fisher information ½ tr(K⁻¹∂ᵢK K⁻¹∂ⱼK) plus the prior's
-        curvature; amplitude and noise held at the fit), each direction's standard deviation
-        capped at 1 (a factor e on the length scales)."""
-        if count <= 1:
-            return [self]
+    @cached_property
+    def _length_scale_spread(self) -> np.ndarray:
+        """A square root of the covariance of the log length scales' Laplace approximation
+        (precision: the marginal likelihood's Fisher information ½ tr(K⁻¹∂ᵢK K⁻¹∂ⱼK) plus the
+        prior's curvature; amplitude and noise held at the fit), each direction's standard
+        deviation capped at 1 (a factor e on the length scales). Computed once per model: a
+        batch draws samples for each of its proposals."""
         dimensions = self.x.shape[1]
         _, gradient = _sklearn_kernel(dimensions).clone_with_theta(self.theta)(self.x, eval_gradient=True)
         whitened = np.stack(
             [(self._lower_inverse @ gradient[:, :, 1 + i] @ self._lower_inverse.T).ravel() for i in range(dimensions)]
         )
-        scales = self.theta[1:-1]
-        precision = 0.5 * whitened @ whitened.T + np.diag(length_scale_prior_curvature(scales))
+        precision = 0.5 * whitened @ whitened.T + np.diag(length_scale_prior_curvature(self.theta[1:-1]))
         values, vectors = np.linalg.eigh(precision)
-        root = vectors / np.sqrt(np.maximum(values, 1.0))
+        return vectors / np.sqrt(np.maximum(values, 1.0))
+
+    def length_scale_samples(self, count: int, rng: np.random.Generator) -> list[GaussianProcessModel]:
+        """This model and ``count`` − 1 others on the same data whose log length scales are drawn
+        around the fitted ones from a Laplace approximation of their posterior
+        (``_length_scale_spread``)."""
+        if count <= 1:
+            return [self]
+        scales, root = self.theta[1:-1], self._length_scale_spread
         low, high = np.log(LENGTH_SCALE_BOUNDS)
         models = [self]
         for _ in range(count - 1):
             theta = self.theta.copy()
-            theta[1:-1] = np.clip(scales + root @ rng.standard_normal(dimensions), low, high)
+            theta[1:-1] = np.clip(scales + root @ rng.standard_normal(len(scales)), low, high)
             models.append(self._conditioned(theta, self.x, self.z))
         return models
 
