@@ -81,7 +81,7 @@ def launcher_command(command: Sequence[str], hosts: Sequence[str], launcher: str
         launcher = os.environ.get("CANDLE_LAUNCHER") or _detect_launcher()
     if launcher == "srun":  # arbitrary distribution: one node per task; --overlap: the parents' cores
         nodes = ",".join(hosts)
-        return ["srun", "--overlap", f"--ntasks={n}", f"--nodelist={nodes}", "--distribution=arbitrary", *command]
+        return ["srun", "--overlap", f"--ntasks={n}", f"--nodelist={nodes}", *srun_step_options(), *command]
     mpiexec = find_mpiexec()
     if mpiexec is None:
         raise CandleError("launch: no mpiexec found beside Python or on PATH (pip install 'candle[mpi]')")
@@ -91,6 +91,15 @@ def launcher_command(command: Sequence[str], hosts: Sequence[str], launcher: str
         extra = ["--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
         return [mpiexec, "-n", str(n), "--host", ",".join(f"{h}:{c}" for h, c in placed), *extra, *command]
     raise CandleError(f"launch: unknown launcher '{launcher}'; use hydra, openmpi or srun")
+
+
+def srun_step_options() -> list[str]:
+    """srun options every sub-job step of candle shares: the tasks on the nodes as listed, the
+    PMI (``CANDLE_SRUN_MPI``, else the one the parent step used, else pmi2), and the whole step
+    killed when one task fails, so that a rank which dies (at MPI_Init, say) does not leave the
+    others waiting for it forever."""
+    mpi = os.environ.get("CANDLE_SRUN_MPI") or os.environ.get("SLURM_MPI_TYPE") or "pmi2"
+    return ["--distribution=arbitrary", f"--mpi={mpi}", "--kill-on-bad-exit=1"]
 
 
 def _detect_launcher() -> str:

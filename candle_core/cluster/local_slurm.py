@@ -108,7 +108,16 @@ class SlurmCluster:
             if not any(entry.split("_")[0] == job_id for entry in queue):
                 return
             time.sleep(0.5)
-        raise RuntimeError(f"job {job_id} still queued after {timeout} s: {self.command('squeue').stdout}")
+        report = self.stuck_job_report()
+        self.command("scancel", job_id)  # it would hold its nodes for the tests after it
+        raise RuntimeError(f"job {job_id} still queued after {timeout} s (cancelled now):\n{report}")
+
+    def stuck_job_report(self, lines: int = 15) -> str:
+        """What a hung job was doing: the queue, its steps, and the last lines of each daemon's log."""
+        parts = [self.command("squeue").stdout, self.command("squeue", "--steps").stdout]
+        for log in sorted((self.root / "log").glob("*.log")):
+            parts.append(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]))
+        return "\n".join(parts)
 
 
 def start_cluster(root: Path) -> SlurmCluster:

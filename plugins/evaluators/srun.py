@@ -32,7 +32,7 @@ from candle_core import hookimpl
 from candle_core.contracts import Evaluator
 from candle_core.errors import CandleError, warn_user
 from candle_core.gpu_slots import GpuRequest
-from candle_core.launch import TIMED_OUT, child_environment
+from candle_core.launch import TIMED_OUT, child_environment, srun_step_options
 from candle_core.search import trial_job
 from candle_core.search.execute import failed_trial, resolve_trial
 from candle_core.search.trial import NODE_LOST, Trial, TrialTask
@@ -106,7 +106,6 @@ class SrunEvaluator(Evaluator):
         self.gpus_per_trial = (gpus.gpus_per_trial or 0) if gpus is not None else 0
         if gpus is not None and gpus.trials_per_gpu > 1:
             warn_user("--trials-per-gpu has no effect with the srun evaluator: each step gets whole GPUs")
-        self.mpi = os.environ.get("CANDLE_SRUN_MPI", "pmi2")
         self.running: dict[int, _Step] = {}
         self.lost: set[str] = set()
         self._turn = 0
@@ -126,7 +125,7 @@ class SrunEvaluator(Evaluator):
         log, result = run_dir / trial_job.LOG_FILE, run_dir / trial_job.RESULT_FILE
         command = [
             *("srun", f"--job-name=trial{task.trial.id}", f"--ntasks={len(nodes)}", f"--nodelist={','.join(nodes)}"),
-            *("--distribution=arbitrary", f"--mpi={self.mpi}", "--kill-on-bad-exit=1"),
+            *srun_step_options(),
             *([f"--gpus-per-task={self.gpus_per_trial}"] if self.gpus_per_trial else []),
             *trial_job.job_command(result),
         ]

@@ -167,7 +167,7 @@ def test_multi_rank_trials_are_srun_steps_on_their_own_nodes(candle, candle_dirs
     done = candle(
         *("submit", "--nodes", "3", "--ranks-per-node", "1", "--"),
         *("upf", "nt3", str(upf), "--evaluator", "mpi", "--ranks-per-trial", "2", *small, "-e", "1"),
-        *("--experiment_id", "steps"),
+        *("--trial-timeout", "300", "--experiment_id", "steps"),  # a hung step: a failed trial, with its log
         env=slurm.env,
     )
     (job,) = submitted_job_ids(done)
@@ -175,7 +175,8 @@ def test_multi_rank_trials_are_srun_steps_on_their_own_nodes(candle, candle_dirs
     folder = candle_dirs / "nt3" / "steps"
     log = next((folder / "jobs").glob("slurm-*.out")).read_text()
     trials = ResultsStore(folder / "results.sqlite").trials()
-    assert len(trials) == 2 and all(t.status == "ok" for t in trials), (log, [t.error for t in trials])
+    trial_logs = [path.read_text()[-3000:] for path in sorted(folder.glob("RUN_*/trial_job.log"))]
+    assert len(trials) == 2 and all(t.status == "ok" for t in trials), (log, [t.error for t in trials], trial_logs)
     for trial in trials:
         assert trial.results["placement"]["nodes"] == ["n2", "n3"]  # the group of worker ranks
         assert trial.results["job"]["nodes"] == ["n2", "n3"]  # the trial's own MPI job, on the same nodes
@@ -183,6 +184,20 @@ def test_multi_rank_trials_are_srun_steps_on_their_own_nodes(candle, candle_dirs
         assert results["data_parallel"]["ranks"] == 2
     steps = [trial.results["job"]["slurm_step"] for trial in trials]
     assert None not in steps and "0" not in steps and len(set(steps)) == 2  # each trial its own srun step
+
+
+def test_a_job_that_outlives_the_wait_is_reported_and_cancelled(candle, candle_dirs, slurm):
+    long_run = ("run", "testfn", "-e", "100", "--sleep", "5", "--experiment_id", "stuck")
+    (job,) = submitted_job_ids(candle("submit", "--", *long_run, env=slurm.env))
+    folder = experiment(candle_dirs, "stuck")
+    wait_until(lambda: "RUNNING" in candle("jobs", str(folder), env=slurm.env).out, "the job ran", poll=0.5)
+    with pytest.raises(RuntimeError) as stuck:
+        slurm.wait_job(job, timeout=1)
+    report = str(stuck.value)
+    assert f"job {job} still queued" in report and "cancelled now" in report
+    assert re.search(rf"\s{job}\s+debug\s.*\sR\s", report) and "STEPID" in report, report  # the queue, the steps
+    assert "--- slurmctld.log" in report and "--- slurmd.n1.log" in report  # the daemons' last words
+    slurm.wait_job(job)  # and it is gone (cancelled), so it holds no node
 
 
 def test_cancel_stops_a_running_job(candle, candle_dirs, slurm):

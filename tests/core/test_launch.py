@@ -34,16 +34,25 @@ def test_child_environment_drops_the_parent_job_identity():
     }
 
 
-def test_launcher_commands_place_one_process_per_parent_rank():
+def test_launcher_commands_place_one_process_per_parent_rank(monkeypatch):
     hosts = ["n1", "n1", "n2", "n1"]
     assert slots(hosts) == [("n1", 3), ("n2", 1)]
-    assert launcher_command(["x"], hosts, "srun")[:5] == [
+    monkeypatch.delenv("CANDLE_SRUN_MPI", raising=False)
+    monkeypatch.delenv("SLURM_MPI_TYPE", raising=False)
+    assert launcher_command(["x"], hosts, "srun") == [
         "srun",
         "--overlap",
         "--ntasks=4",
         "--nodelist=n1,n1,n2,n1",  # arbitrary distribution: the node of each task, in order
         "--distribution=arbitrary",
+        "--mpi=pmi2",
+        "--kill-on-bad-exit=1",  # a rank that dies ends the step: the others do not wait for it
+        "x",
     ]
+    monkeypatch.setenv("SLURM_MPI_TYPE", "pmix")  # the parent step's PMI
+    assert "--mpi=pmix" in launcher_command(["x"], hosts, "srun")
+    monkeypatch.setenv("CANDLE_SRUN_MPI", "cray_shasta")  # the user's choice wins
+    assert "--mpi=cray_shasta" in launcher_command(["x"], hosts, "srun")
     if MPIEXEC:
         assert launcher_command(["x"], hosts, "hydra")[1:] == ["-n", "4", "-hosts", "n1:3,n2:1", "x"]
         assert launcher_command(["x"], hosts, "openmpi")[1:5] == ["-n", "4", "--host", "n1:3,n2:1"]
