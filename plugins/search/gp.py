@@ -7,7 +7,11 @@ marginal likelihood times Optuna GPSampler's priors (a MAP fit, L-BFGS-B started
 previous fit). Inputs are the space's unit-cube features (``encoding.SpaceEncoding``: log
 scales, integers, one-hot categories). Outputs are standardized, or Yeo-Johnson warped when
 that explains them better (the larger marginal likelihood, Jacobian included), which tames heavy
-tails such as Rosenbrock's five decades.
+tails such as Rosenbrock's five decades. The warp's power λ is kept ≥ 0, so large losses are
+compressed at most logarithmically: fitted freely it fell to about −2 on Rosenbrock and on the
+mixed problem late in a search, and below 0 the warp maps every loss above the mean into a
+bounded interval (of width 1/|λ|), a plateau; with the bound mbo's median regret at budget 100
+fell 2.6–4x on Rosenbrock (docs/performance.md).
 
 Proposals maximize log expected improvement (LogEI, Ament et al. 2023) over the best posterior
 mean at a tried point, averaged over the fitted model and three more whose length scales are
@@ -32,10 +36,7 @@ model's mean, which removes the improvement around it) this cut the median regre
 
 With ``outputs="hedge"`` proposals take turns between two models: the one whose warp the
 evidence prefers, and one on plainly standardized outputs; every point chosen by either model
-counts as running for both. On a steep valley (Rosenbrock) the evidence keeps the warp, and late
-in a search plain standardization finds lower values; the default stays with the evidence,
-because the hedge costs more on the other test problems than it gains there
-(docs/performance.md).
+counts as running for both (an option: it cost more on the test problems than it gained).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from candle_plugins.search.encoding import SpaceEncoding
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 NOISE_FLOOR = 1e-6  # of the standardized variance, as Optuna's
 LENGTH_SCALE_BOUNDS = (1e-2, 2e1)  # on the unit cube
+MIN_WARP_POWER = 0.0  # Yeo-Johnson's λ: at most a logarithm's compression of large losses
 
 
 def log_h(z: np.ndarray) -> np.ndarray:
@@ -132,17 +134,23 @@ def _map_regressor():
 def output_warps(y: np.ndarray) -> list[tuple[str, np.ndarray, float]]:
     """Candidate transforms of the losses ``y``: (name, transformed values, log Jacobian
     Σ log |dz/dy| up to a term they share). Standardized, and Yeo-Johnson warped after
-    standardizing (scale-free); the model keeps whichever explains ``y`` better."""
+    standardizing (scale-free; its power λ fitted by maximum likelihood, then raised to
+    ``MIN_WARP_POWER`` if below) and standardized again; the model keeps whichever explains
+    ``y`` better."""
+    from scipy.stats import yeojohnson
     from sklearn.preprocessing import PowerTransformer
 
     if np.ptp(y) == 0:
         return [("constant", np.zeros_like(y), 0.0)]
     u = (y - y.mean()) / y.std()
-    power = PowerTransformer(method="yeo-johnson", standardize=True)
+    power = PowerTransformer(method="yeo-johnson", standardize=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        z = power.fit_transform(u.reshape(-1, 1)).ravel()
-    lam, scale = float(power.lambdas_[0]), float(power._scaler.scale_[0])
+        power.fit(u.reshape(-1, 1))
+    lam = max(float(power.lambdas_[0]), MIN_WARP_POWER)
+    warped = yeojohnson(u, lmbda=lam)
+    scale = float(warped.std())
+    z = (warped - warped.mean()) / scale
     slope = np.where(u >= 0, (lam - 1) * np.log1p(np.abs(u)), (1 - lam) * np.log1p(np.abs(u)))
     return [("standardized", u, 0.0), ("yeo-johnson", z, float(slope.sum()) - len(y) * math.log(scale))]
 

@@ -3,8 +3,9 @@
 import math
 
 import numpy as np
-from scipy.stats import norm, spearmanr
+from scipy.stats import norm, spearmanr, yeojohnson
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+from sklearn.preprocessing import PowerTransformer
 
 from candle_core.search.space import Parameter, SearchSpace
 from candle_plugins.search.gp import (
@@ -14,6 +15,7 @@ from candle_plugins.search.gp import (
     GaussianProcessModel,
     Proposer,
     log_h,
+    output_warps,
 )
 
 
@@ -48,6 +50,26 @@ def test_heavy_tailed_losses_are_warped_and_noise_is_fitted():
     noisy = np.sin(3 * x[:, 0]) + rng.normal(0, 0.3, 30)
     noise = math.exp(GaussianProcessModel(x, noisy, seed=0).theta[-1])
     assert noise > 0.05  # a noise variance of the standardized data, not an interpolating fit
+
+
+def _fitted_power(y: np.ndarray) -> float:
+    u = ((y - y.mean()) / y.std()).reshape(-1, 1)
+    return float(PowerTransformer(method="yeo-johnson", standardize=False).fit(u).lambdas_[0])
+
+
+def test_the_warp_compresses_large_losses_at_most_logarithmically():
+    x = np.random.default_rng(2).random(40)
+    heavy, mild = np.exp(10 * x), -np.exp(2 * x)  # fitted powers below 0 and above 0
+    assert _fitted_power(heavy) < -0.5 and _fitted_power(mild) > 0.5
+    for y, power in ((heavy, 0.0), (mild, _fitted_power(mild))):  # the first raised to 0, the second kept
+        (_, u, plain_jacobian), (name, z, log_jacobian) = output_warps(y)
+        expected = yeojohnson(u, lmbda=power)
+        assert name == "yeo-johnson" and plain_jacobian == 0.0
+        assert np.allclose(z, (expected - expected.mean()) / expected.std())
+        # the evidence's Jacobian term: Σ log dz/dy of the fitted map, less the Σ log du/dy it shares
+        step = 1e-6
+        slopes = (yeojohnson(u + step, lmbda=power) - expected) / step / expected.std()
+        assert math.isclose(log_jacobian, np.sum(np.log(slopes)), rel_tol=1e-4)
 
 
 def test_batch_improvement_is_the_expectation_over_joint_outcomes_of_running_points():
