@@ -11,6 +11,7 @@ from helpers import submitted_job_ids, wait_until
 from helpers import testfn_experiment as experiment
 
 from candle_core.cluster.jobs import read_jobs
+from candle_core.launch import srun_step_options
 from candle_core.search.store import ResultsStore
 
 
@@ -184,6 +185,14 @@ def test_multi_rank_trials_are_srun_steps_on_their_own_nodes(candle, candle_dirs
         assert results["data_parallel"]["ranks"] == 2
     steps = [trial.results["job"]["slurm_step"] for trial in trials]
     assert None not in steps and "0" not in steps and len(set(steps)) == 2  # each trial its own srun step
+
+
+def test_a_step_whose_rank_dies_ends_instead_of_waiting_for_the_others(slurm):
+    """srun_step_options: with --kill-on-bad-exit, rank 1's exit 3 ends rank 0's long sleep."""
+    rank_one_fails = 'if [ "$SLURM_PROCID" = 1 ]; then exit 3; fi; sleep 600'
+    step = ["srun", "--ntasks=2", "--nodelist=n1,n2", *srun_step_options(), "sh", "-c", rank_one_fails]
+    done = slurm.command(*step, timeout=300)  # without the option: 600 s, past the bound
+    assert done.returncode != 0 and "task 1: Exited with exit code 3" in done.stderr, done.stderr
 
 
 def test_a_job_that_outlives_the_wait_is_reported_and_cancelled(candle, candle_dirs, slurm):
