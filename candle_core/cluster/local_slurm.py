@@ -114,10 +114,17 @@ class SlurmCluster:
 
     def stuck_job_report(self, lines: int = 15) -> str:
         """What a hung job was doing: the queue, its steps, and the last lines of each daemon's log."""
-        parts = [self.command("squeue").stdout, self.command("squeue", "--steps").stdout]
-        for log in sorted((self.root / "log").glob("*.log")):
-            parts.append(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:]))
-        return "\n".join(parts)
+        return "\n".join(
+            [self.command("squeue").stdout, self.command("squeue", "--steps").stdout, daemon_logs(self.root, lines)]
+        )
+
+
+def daemon_logs(root: Path, lines: int) -> str:
+    """The last ``lines`` lines of each daemon's log (MUNGE, slurmctld, every slurmd) of the cluster in ``root``."""
+    return "\n".join(
+        f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        for log in sorted((root / "log").glob("*.log"))
+    )
 
 
 def start_cluster(root: Path) -> SlurmCluster:

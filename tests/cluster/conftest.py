@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers import BRANIN_SPACE
 
-from candle_core.cluster.local_slurm import missing_commands, start_cluster, stop_cluster
+from candle_core.cluster.local_slurm import daemon_logs, missing_commands, start_cluster, stop_cluster
 
 
 @pytest.fixture
@@ -35,9 +35,8 @@ def slurm(tmp_path_factory):
     try:
         cluster = start_cluster(root)
     except (subprocess.CalledProcessError, RuntimeError) as exc:
-        logs = "\n".join(p.read_text()[-2000:] for p in (root / "log").glob("*.log"))
         stop_cluster(root)
-        pytest.fail(f"the test Slurm cluster did not start: {exc}\n{logs}")
+        pytest.fail(f"the test Slurm cluster did not start: {exc}\n{daemon_logs(root, 30)}")
     yield cluster
     cluster.command("scancel", "--full", "-u", "root")
     stop_cluster(root)
